@@ -1,0 +1,63 @@
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { WebisoConfig } from './config/schema.ts';
+import { ConfigError } from './config/load.ts';
+import { FLAVORS } from './flavors/index.ts';
+import { errorHandler } from './http/error-handler.ts';
+import { publicRoutes } from './http/public-routes.ts';
+import { securityHeaders } from './http/security-headers.ts';
+import { views } from './http/views.ts';
+import { loggerOptions } from './logger.ts';
+import { loginRoutes } from './login/routes.ts';
+import { logoutRoutes } from './login/logout-routes.ts';
+import { createServices, type ServiceOverrides, type WebisoServices } from './services.ts';
+
+export interface BuildAppOptions extends ServiceOverrides {
+  /** pino options are built from config.logLevel; false silences logging (tests) */
+  readonly logger?: boolean;
+  /** a logger stream to capture log lines (tests of redaction) */
+  readonly logStream?: NodeJS.WritableStream;
+}
+
+/** An app that asks for a flavor this build does not implement is a start-up error, not a runtime 400. */
+function checkFlavorsImplemented(config: WebisoConfig): void {
+  config.apps.forEach((app, index) => {
+    const missing = app.flavors.filter((flavor) => !FLAVORS.has(flavor));
+    if (missing.length > 0) throw new ConfigError(`invalid configuration: apps[${index}].flavors: not implemented by this server: ${missing.join(', ')}`);
+  });
+}
+
+function trustProxy(config: WebisoConfig): string[] | false {
+  return config.trustedProxies.length > 0 ? config.trustedProxies : false;
+}
+
+/** Builds the webiso Fastify app without listening: server.ts listens, tests use app.inject. */
+export async function buildApp(config: WebisoConfig, options: BuildAppOptions = {}): Promise<FastifyInstance> {
+  checkFlavorsImplemented(config);
+  const services: WebisoServices = await createServices(config, options);
+  const logger = options.logger === false ? false : { ...loggerOptions(config.logLevel), ...(options.logStream ? { stream: options.logStream } : {}) };
+  const app = Fastify({
+    logger,
+    trustProxy: trustProxy(config),
+    bodyLimit: 64 * 1024,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    routerOptions: { ignoreTrailingSlash: false },
+  });
+  app.decorate('webiso', services);
+  await app.register(cookie);
+  await app.register(formbody, { bodyLimit: 64 * 1024 });
+  await app.register(securityHeaders, { hsts: config.issuer.startsWith('https://') });
+  await app.register(views);
+  await app.register(errorHandler);
+  await app.register(publicRoutes);
+  await app.register(loginRoutes);
+  await app.register(logoutRoutes);
+  app.addHook('onClose', async () => {
+    await services.verifier.close?.();
+    if (!options.db) services.db.close();
+  });
+  return app;
+}

@@ -1,0 +1,69 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Db } from '../db/database.ts';
+
+/** Stable event names: dashboards and alerts key on these, so they never change meaning. */
+export type AuthEventName =
+  | 'login.success'
+  | 'login.failure'
+  | 'login.throttled'
+  | 'login.unavailable'
+  | 'login.sso'
+  | 'login.passive_failed'
+  | 'grant.issued'
+  | 'grant.error'
+  | 'logout'
+  | 'request.rejected'
+  | 'csrf.rejected';
+
+export interface AuthEvent {
+  readonly event: AuthEventName;
+  readonly username?: string | undefined;
+  readonly clientIp?: string | undefined;
+  readonly appId?: string | undefined;
+  readonly flavor?: string | undefined;
+  readonly verifier?: string | undefined;
+  readonly detail?: string | undefined;
+}
+
+export interface AuditLog {
+  record(event: AuthEvent, logger: FastifyBaseLogger): void;
+  recent(limit: number): Array<AuthEvent & { at: string }>;
+}
+
+/** Control characters are stripped so a crafted username cannot forge log lines or terminal escapes. */
+function clean(value: string | undefined, max = 256): string | undefined {
+  if (value === undefined) return undefined;
+  // eslint-disable-next-line no-control-regex
+  return value.replace(/[\u0000-\u001f\u007f-\u009f]/g, '\uFFFD').slice(0, max);
+}
+
+export function createAuditLog(db: Db, now: () => number): AuditLog {
+  const insert = db.prepare(
+    'INSERT INTO auth_events (at, event, username, client_ip, app_id, flavor, verifier, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+  );
+  const selectRecent = db.prepare<[number], { at: string; event: AuthEventName; username: string | null; client_ip: string | null; app_id: string | null; flavor: string | null; verifier: string | null; detail: string | null }>(
+    'SELECT at, event, username, client_ip, app_id, flavor, verifier, detail FROM auth_events ORDER BY id DESC LIMIT ?',
+  );
+  return {
+    record(event, logger) {
+      const at = new Date(now()).toISOString();
+      const username = clean(event.username);
+      const detail = clean(event.detail, 512);
+      insert.run(at, event.event, username ?? null, event.clientIp ?? null, event.appId ?? null, event.flavor ?? null, event.verifier ?? null, detail ?? null);
+      const level = event.event === 'login.success' || event.event === 'grant.issued' || event.event === 'login.sso' || event.event === 'logout' ? 'info' : 'warn';
+      logger[level]({ event: event.event, username, clientIp: event.clientIp, appId: event.appId, flavor: event.flavor, verifier: event.verifier, detail }, event.event);
+    },
+    recent(limit) {
+      return selectRecent.all(limit).map((row) => ({
+        at: row.at,
+        event: row.event,
+        username: row.username ?? undefined,
+        clientIp: row.client_ip ?? undefined,
+        appId: row.app_id ?? undefined,
+        flavor: row.flavor ?? undefined,
+        verifier: row.verifier ?? undefined,
+        detail: row.detail ?? undefined,
+      }));
+    },
+  };
+}

@@ -1,0 +1,61 @@
+import { randomBytes } from 'node:crypto';
+import { SignJWT } from 'jose';
+import type { Keystore } from '../keys/keystore.ts';
+import type { ResolvedGrantingRequest } from './granting-request.ts';
+
+export const GRANT_TYP = 'webiso-grant+jwt';
+
+/** Who the grant asserts. A machine is never a user: `kind` is always explicit. */
+export type GrantSubject =
+  | { readonly kind: 'user'; readonly username: string; readonly authTime: number; readonly amr: readonly string[] }
+  | {
+      readonly kind: 'machine';
+      readonly fqdn: string;
+      readonly entitlements: readonly string[];
+      readonly authTime: number;
+      readonly amr: readonly string[];
+    };
+
+export interface IssuedGrant {
+  readonly token: string;
+  readonly jti: string;
+  readonly expiresAt: number;
+}
+
+export interface SignGrantInput {
+  readonly keystore: Keystore;
+  readonly issuer: string;
+  readonly request: ResolvedGrantingRequest;
+  readonly subject: GrantSubject;
+  readonly nowSeconds: number;
+  readonly lifetimeSeconds: number;
+  /** flavor-specific claims (getcred: target, creds_hash) */
+  readonly extraClaims?: Readonly<Record<string, unknown>>;
+}
+
+function subjectClaims(subject: GrantSubject): Record<string, unknown> {
+  if (subject.kind === 'user') return { sub: subject.username, kind: 'user' };
+  return { sub: '', kind: 'machine', machineFQDN: subject.fqdn, entitlements: [...subject.entitlements] };
+}
+
+export async function signGrant(input: SignGrantInput): Promise<IssuedGrant> {
+  const { kid, alg, key } = await input.keystore.activeKey('grant');
+  const jti = randomBytes(18).toString('base64url');
+  const expiresAt = input.nowSeconds + input.lifetimeSeconds;
+  const token = await new SignJWT({
+    ...input.extraClaims,
+    ...subjectClaims(input.subject),
+    flavor: input.request.flavor,
+    nonce: input.request.nonce,
+    auth_time: input.subject.authTime,
+    amr: [...input.subject.amr],
+  })
+    .setProtectedHeader({ alg, kid, typ: GRANT_TYP })
+    .setIssuer(input.issuer)
+    .setAudience(input.request.app.id)
+    .setIssuedAt(input.nowSeconds)
+    .setExpirationTime(expiresAt)
+    .setJti(jti)
+    .sign(key);
+  return { token, jti, expiresAt };
+}

@@ -1,0 +1,56 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { InvalidRequestError, ReturnUrlNotRegisteredError } from '../errors.ts';
+import { browserBinding, CSRF_COOKIE, csrfToken, verifyCsrf } from '../http/csrf.ts';
+import type { WebisoServices } from '../services.ts';
+import type { RawParams } from './granting-request.ts';
+import { matchReturnUrl } from './return-url.ts';
+import { endSsoSession, loadSsoSession } from './sso-session.ts';
+
+/** A logout `return` must be one of the registered return URLs of some app; otherwise it is refused. */
+function logoutReturnUrl(services: WebisoServices, params: RawParams): URL | undefined {
+  const value = params.return;
+  if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'string') throw new InvalidRequestError('The parameter "return" must appear once.');
+  const registered = services.config.apps.flatMap((app) => app.returnUrls);
+  const url = matchReturnUrl(value, registered);
+  if (!url) throw new ReturnUrlNotRegisteredError('The address to return to after logging out is not registered with webiso.');
+  return url;
+}
+
+function showLogoutConfirmation(services: WebisoServices, request: FastifyRequest, reply: FastifyReply) {
+  const params = request.query as RawParams;
+  const returnTo = logoutReturnUrl(services, params);
+  const session = loadSsoSession(services, request);
+  const binding = browserBinding(request, reply);
+  return reply.page(200, 'logout', {
+    title: 'Log out',
+    username: session?.username,
+    returnTo: returnTo?.href ?? '',
+    csrf: csrfToken(services.formSecret, 'logout', binding),
+  });
+}
+
+function performLogout(services: WebisoServices, request: FastifyRequest, reply: FastifyReply) {
+  const body = (request.body ?? {}) as RawParams;
+  verifyCsrf(services.formSecret, 'logout', request, body.csrf);
+  const returnTo = logoutReturnUrl(services, body);
+  const session = loadSsoSession(services, request);
+  const ended = endSsoSession(services, request, reply);
+  reply.clearCookie(CSRF_COOKIE, { path: '/', secure: true, httpOnly: true, sameSite: 'lax' });
+  services.audit.record({ event: 'logout', username: session?.username, clientIp: request.ip, detail: ended ? 'session deleted' : 'no session' }, request.log);
+  // Kiosk rule: nothing of the previous person may survive in this browser.
+  reply.header('Clear-Site-Data', '"cookies"');
+  reply.header('Cache-Control', 'no-store');
+  if (returnTo) return reply.redirect(returnTo.href, 303);
+  return reply.page(200, 'logged-out', { title: 'Logged out' });
+}
+
+export const logoutRoutes = fp(
+  async (app: FastifyInstance) => {
+    const services = app.webiso;
+    app.get('/logout', async (request, reply) => showLogoutConfirmation(services, request, reply));
+    app.post('/logout', async (request, reply) => performLogout(services, request, reply));
+  },
+  { name: 'webiso-logout', fastify: '5.x', dependencies: ['webiso-views', 'webiso-errors'] },
+);

@@ -1,0 +1,34 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.ts';
+import type { WebisoConfig } from './config/schema.ts';
+
+export interface RunningServer {
+  readonly app: FastifyInstance;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Housekeeping runs beside the server, not inside request handling. */
+function startHousekeeping(app: FastifyInstance): NodeJS.Timeout {
+  const timer = setInterval(() => {
+    const nowSeconds = Math.floor(app.webiso.now() / 1000);
+    app.webiso.sessions.purgeExpired(nowSeconds);
+    app.webiso.throttle.purgeBefore(nowSeconds - app.webiso.config.throttle.windowSeconds);
+  }, 60_000);
+  timer.unref();
+  return timer;
+}
+
+export async function startServer(config: WebisoConfig): Promise<RunningServer> {
+  const app = await buildApp(config);
+  const url = await app.listen({ host: config.listen.host, port: config.listen.port });
+  const timer = startHousekeeping(app);
+  return {
+    app,
+    url,
+    async close() {
+      clearInterval(timer);
+      await app.close();
+    },
+  };
+}
