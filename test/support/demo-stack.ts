@@ -1,0 +1,54 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import { buildDemoApp } from '../../src/demo/app.ts';
+import { hashPassword } from '../../src/verifiers/password-hash.ts';
+import { freePort } from './browser.ts';
+
+export interface DemoStack {
+  readonly webiso: FastifyInstance;
+  readonly demo: FastifyInstance;
+  readonly webisoUrl: string;
+  readonly demoUrl: string;
+  close(): Promise<void>;
+}
+
+/**
+ * webiso and the demo relying app listening on loopback, as `npm start` runs them, on `localhost`
+ * (a secure context for Chromium, so `__Host-` cookies work over http).
+ */
+export async function startDemoStack(
+  { users = [], configOverrides = {} }: { users?: Array<{ name: string; password: string; roles?: string[] }>; configOverrides?: Record<string, unknown> } = {},
+): Promise<DemoStack> {
+  const [webisoPort, demoPort] = [await freePort(), await freePort()];
+  const webisoUrl = `http://localhost:${webisoPort}`;
+  const demoUrl = `http://localhost:${demoPort}`;
+  const dataDir = mkdtempSync(join(tmpdir(), 'webiso-browser-'));
+  const config = parseConfig({
+    issuer: webisoUrl,
+    dataDir,
+    logLevel: 'silent',
+    apps: [{ id: 'demo', name: 'webiso demo app', returnUrls: [`${demoUrl}/`], flavors: ['basic'] }],
+    ...configOverrides,
+  });
+  const webiso = await buildApp(config, { logger: false });
+  for (const user of users) webiso.webiso.users.add(user.name, await hashPassword(user.password), user.roles ?? [], new Date());
+  await webiso.listen({ host: '127.0.0.1', port: webisoPort });
+  const demo = buildDemoApp({ issuer: webisoUrl, appId: 'demo', publicUrl: demoUrl, cookieSecret: randomBytes(32) });
+  await demo.listen({ host: '127.0.0.1', port: demoPort });
+  return {
+    webiso,
+    demo,
+    webisoUrl,
+    demoUrl,
+    async close() {
+      await demo.close();
+      await webiso.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
