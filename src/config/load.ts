@@ -40,6 +40,7 @@ function applyEnvironment(raw: unknown, env: NodeJS.ProcessEnv): unknown {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
   const copy: Record<string, unknown> = { ...(raw as Record<string, unknown>) };
   if (env.WEBISO_DATA_DIR) copy.dataDir = env.WEBISO_DATA_DIR;
+  if (env.WEBISO_ISSUER) copy.issuer = env.WEBISO_ISSUER;
   if (env.WEBISO_PORT !== undefined && env.WEBISO_PORT !== '') {
     const port = Number(env.WEBISO_PORT);
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
