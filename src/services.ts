@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { ConfigError } from './config/load.ts';
 import type { WebisoConfig } from './config/schema.ts';
 import { createAuditLog, type AuditLog } from './audit/auth-events.ts';
 import { openAndMigrate, type Db } from './db/database.ts';
@@ -7,6 +9,8 @@ import { createThrottleRepository, type ThrottleRepository } from './db/throttle
 import { createUsersRepository, type UsersRepository } from './db/users.ts';
 import { createKeysRepository } from './keys/keys-repository.ts';
 import { createKeystore, type Keystore } from './keys/keystore.ts';
+import { createKerberosVerifier } from './verifiers/kerberos.ts';
+import { createLdapVerifier } from './verifiers/ldap.ts';
 import { createLocalVerifier } from './verifiers/local.ts';
 import type { PasswordVerifier } from './verifiers/verifier.ts';
 
@@ -35,11 +39,64 @@ export interface ServiceOverrides {
 /** Margin on top of a grant's lifetime before a retired key leaves the JWKS (client clock skew, caches). */
 const RETIRED_KEY_MARGIN_SECONDS = 300;
 
+/** Roles of directory and realm users come from user_roles (and, for LDAP, mapped groups). */
 export function createVerifier(config: WebisoConfig, users: UsersRepository, now: () => number): PasswordVerifier {
-  switch (config.verifier.kind) {
+  const verifier = config.verifier;
+  switch (verifier.kind) {
     case 'local':
       return createLocalVerifier({ users, now });
+    case 'ldap':
+      return withStoredRoles(
+        createLdapVerifier({
+          url: verifier.url,
+          baseDn: verifier.baseDn,
+          userFilter: verifier.userFilter,
+          usernameAttribute: verifier.usernameAttribute,
+          bindDn: verifier.bindDn,
+          bindPassword: verifier.bindPasswordFile ? readSecretFile(verifier.bindPasswordFile, 'verifier.bindPasswordFile') : undefined,
+          timeoutMs: verifier.timeoutSeconds * 1000,
+          groupBaseDn: verifier.groupBaseDn,
+          groupFilter: verifier.groupFilter,
+          groupRoleMap: verifier.groupRoles,
+        }),
+        users,
+      );
+    case 'kerberos':
+      return createKerberosVerifier({ ...kerberosOptions(verifier), roles: (username) => users.rolesOf(username) });
   }
+}
+
+export function kerberosOptions(verifier: Extract<WebisoConfig['verifier'], { kind: 'kerberos' }>) {
+  return {
+    realms: verifier.realms,
+    servicePrincipal: verifier.servicePrincipal,
+    keytab: verifier.keytab,
+    krb5Config: verifier.krb5Config,
+    appendRealm: verifier.appendRealm,
+    timeoutMs: verifier.timeoutSeconds * 1000,
+  };
+}
+
+function readSecretFile(path: string, option: string): string {
+  try {
+    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    throw new ConfigError(`invalid configuration: ${option}: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+}
+
+/** Adds roles granted in webiso's own user_roles table to those a directory maps from groups. */
+function withStoredRoles(verifier: PasswordVerifier, users: UsersRepository): PasswordVerifier {
+  return {
+    kind: verifier.kind,
+    close: verifier.close?.bind(verifier),
+    async verify(username, password) {
+      const outcome = await verifier.verify(username, password);
+      if (!outcome.ok) return outcome;
+      const roles = [...new Set([...outcome.user.roles, ...users.rolesOf(outcome.user.username)])].sort();
+      return { ok: true, user: { ...outcome.user, roles } };
+    },
+  };
 }
 
 export async function createServices(config: WebisoConfig, overrides: ServiceOverrides = {}): Promise<WebisoServices> {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { machinesConfigSchema } from '../machines/config-schema.ts';
 
 /** Durations are written in seconds in the config file. */
 const seconds = (min: number, max: number) => z.number().int().min(min).max(max);
@@ -17,6 +18,48 @@ const absoluteUrl = z.string().refine(
 
 export const FLAVOR_NAMES = ['basic', 'getcred', 'machineoruser'] as const;
 export type FlavorName = (typeof FLAVOR_NAMES)[number];
+
+const timeoutSeconds = z.number().min(0.1).max(60).default(5);
+
+const localVerifierSchema = z.object({ kind: z.literal('local') }).strict();
+
+const ldapVerifierSchema = z
+  .object({
+    kind: z.literal('ldap'),
+    url: z.string().regex(/^ldaps?:\/\/[^\s/]+\/?$/, 'must be ldap://host[:port] or ldaps://host[:port]'),
+    baseDn: z.string().min(1),
+    userFilter: z.string().includes('{username}', { message: 'must contain {username}' }).default('(uid={username})'),
+    usernameAttribute: z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/).default('uid'),
+    /** service account for the user search; without it the search is anonymous */
+    bindDn: z.string().min(1).optional(),
+    /** file holding the service account's password (secrets stay out of the config file) */
+    bindPasswordFile: z.string().min(1).optional(),
+    timeoutSeconds,
+    groupBaseDn: z.string().min(1).optional(),
+    groupFilter: z.string().includes('{dn}', { message: 'must contain {dn}' }).default('(member={dn})'),
+    /** directory group (cn or DN) → webiso roles, e.g. { webiso-admins: [admin] } */
+    groupRoles: z.record(z.string().min(1), z.array(z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/))).default({}),
+  })
+  .strict()
+  .refine((ldap) => (ldap.bindDn === undefined) === (ldap.bindPasswordFile === undefined), {
+    message: 'bindDn and bindPasswordFile go together',
+    path: ['bindPasswordFile'],
+  });
+
+const kerberosVerifierSchema = z
+  .object({
+    kind: z.literal('kerberos'),
+    /** realms users may log in to; the first is the default realm */
+    realms: z.array(z.string().regex(/^[A-Z0-9][A-Z0-9.-]*$/, 'must be an upper-case realm name')).min(1),
+    /** webiso's own service principal; its key must be in the keytab */
+    servicePrincipal: z.string().min(3),
+    keytab: z.string().min(1),
+    krb5Config: z.string().min(1).optional(),
+    /** accept a bare "user" for the default realm (Pubcookie's append realm) */
+    appendRealm: z.boolean().default(true),
+    timeoutSeconds,
+  })
+  .strict();
 
 const appSchema = z
   .object({
@@ -44,6 +87,9 @@ export const configSchema = z
       .object({
         idleSeconds: seconds(60, 86_400).default(1800),
         absoluteSeconds: seconds(300, 7 * 86_400).default(28_800),
+        // sessions started in a browser that holds a machine cookie (a kiosk): docs/machines.md
+        kioskIdleSeconds: seconds(60, 86_400).default(600),
+        kioskAbsoluteSeconds: seconds(300, 86_400).default(1800),
       })
       .strict()
       .prefault({}),
@@ -63,10 +109,9 @@ export const configSchema = z
       .strict()
       .prefault({}),
     trustedProxies: z.array(z.string().min(1)).default([]),
-    verifier: z
-      .discriminatedUnion('kind', [z.object({ kind: z.literal('local') }).strict()])
-      .default({ kind: 'local' }),
+    verifier: z.discriminatedUnion('kind', [localVerifierSchema, ldapVerifierSchema, kerberosVerifierSchema]).default({ kind: 'local' }),
     apps: z.array(appSchema).min(1),
+    machines: machinesConfigSchema,
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -77,6 +122,9 @@ export const configSchema = z
     });
     if (config.session.idleSeconds > config.session.absoluteSeconds) {
       ctx.addIssue({ code: 'custom', path: ['session', 'idleSeconds'], message: 'must not exceed session.absoluteSeconds' });
+    }
+    if (config.session.kioskIdleSeconds > config.session.kioskAbsoluteSeconds) {
+      ctx.addIssue({ code: 'custom', path: ['session', 'kioskIdleSeconds'], message: 'must not exceed session.kioskAbsoluteSeconds' });
     }
     if (config.mode === 'production') {
       if (!config.issuer.startsWith('https://')) {
@@ -94,3 +142,4 @@ export const configSchema = z
 
 export type WebisoConfig = z.infer<typeof configSchema>;
 export type AppConfig = WebisoConfig['apps'][number];
+export type VerifierConfig = WebisoConfig['verifier'];

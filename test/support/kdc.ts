@@ -1,0 +1,295 @@
+/**
+ * A throwaway MIT Kerberos KDC on loopback for tests.
+ *
+ * Everything (database, stash, logs, krb5.conf, kdc.conf, keytab) lives in one temp dir that
+ * stop() removes. A missing binary or a failing tool throws with the tool's stderr: the
+ * Kerberos tests must fail loudly on a machine without krb5-kdc, never skip.
+ *
+ * Calling startKdc twice with the same realm gives a second, independent ("rogue") KDC: its
+ * own master key, its own random service key and its own keytab.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { accessSync, constants as fsConstants } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createConnection, createServer } from 'node:net';
+import { createSocket } from 'node:dgram';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+
+export interface KdcPrincipal {
+  readonly name: string;
+  readonly password?: string;
+  /** a service principal with a random key (the default when no password is given) */
+  readonly randkey?: boolean;
+}
+
+export interface StartKdcOptions {
+  readonly realm?: string;
+  /** defaults to alice / bob with the same passwords as the slapd fixture */
+  readonly principals?: readonly KdcPrincipal[];
+  /** webiso's own service principal, exported to keytabPath (without the realm) */
+  readonly servicePrincipal?: string;
+}
+
+export interface Kdc {
+  readonly realm: string;
+  readonly port: number;
+  readonly dir: string;
+  /** a krb5.conf whose realm points at this KDC only (pass it as KRB5_CONFIG) */
+  readonly krb5ConfPath: string;
+  readonly keytabPath: string;
+  /** with the realm, e.g. HTTP/login.test.webiso@TEST.WEBISO */
+  readonly servicePrincipal: string;
+  /** a user with a password, or a service principal with a random key when password is omitted */
+  addPrincipal(name: string, password?: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_REALM = 'TEST.WEBISO';
+export const DEFAULT_SERVICE = 'HTTP/login.test.webiso';
+export const DEFAULT_KDC_USERS: readonly KdcPrincipal[] = [
+  { name: 'alice', password: 'alice-password-1' },
+  { name: 'bob', password: 'bob-password-1' },
+];
+
+const START_ATTEMPTS = 3;
+const READY_TIMEOUT_MS = 5000;
+
+export async function startKdc(opts: StartKdcOptions = {}): Promise<Kdc> {
+  let lastError: unknown;
+  // The free port is chosen before krb5kdc binds it; another test may grab it in between.
+  for (let attempt = 0; attempt < START_ATTEMPTS; attempt++) {
+    try {
+      return await startKdcOnce(opts);
+    } catch (err) {
+      lastError = err;
+      if (!(err instanceof PortRaceError)) throw err;
+    }
+  }
+  throw lastError;
+}
+
+class PortRaceError extends Error {}
+
+async function startKdcOnce(opts: StartKdcOptions): Promise<Kdc> {
+  const realm = opts.realm ?? DEFAULT_REALM;
+  const service = opts.servicePrincipal ?? DEFAULT_SERVICE;
+  const binaries = {
+    kdb5Util: findBinary('kdb5_util'),
+    kadmin: findBinary('kadmin.local'),
+    krb5kdc: findBinary('krb5kdc'),
+  };
+  const dir = await mkdtemp(join(tmpdir(), 'webiso-kdc-'));
+  let kdcProcess: ChildProcess | undefined;
+  try {
+    const port = await freeUdpAndTcpPort();
+    const paths = {
+      krb5Conf: join(dir, 'krb5.conf'),
+      kdcConf: join(dir, 'kdc.conf'),
+      keytab: join(dir, 'service.keytab'),
+      log: join(dir, 'kdc.log'),
+    };
+    await writeFile(paths.krb5Conf, krb5Conf(realm, port));
+    await writeFile(paths.kdcConf, kdcConf(realm, port, dir, paths.log));
+    // LC_ALL=C: the tools' messages are matched below and are translated otherwise.
+    const env = { PATH: process.env.PATH ?? '', LC_ALL: 'C', KRB5_CONFIG: paths.krb5Conf, KRB5_KDC_PROFILE: paths.kdcConf };
+
+    await runTool(binaries.kdb5Util, ['create', '-s', '-r', realm, '-P', randomBytes(24).toString('base64url')], { env });
+    const addPrincipal = (name: string, password?: string) => kadminAddPrincipal(binaries.kadmin, env, name, password);
+    for (const p of opts.principals ?? DEFAULT_KDC_USERS) {
+      await addPrincipal(p.name, p.randkey ? undefined : p.password);
+    }
+    await addPrincipal(service);
+    await kadminQuery(binaries.kadmin, env, `ktadd -k ${paths.keytab} ${service}`, /added to keytab/);
+
+    kdcProcess = spawn(binaries.krb5kdc, ['-n'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    await waitUntilServing(kdcProcess, port, () => readFile(paths.log, 'utf8').catch(() => ''));
+    const stop = stopper(kdcProcess, dir);
+    return {
+      realm,
+      port,
+      dir,
+      krb5ConfPath: paths.krb5Conf,
+      keytabPath: paths.keytab,
+      servicePrincipal: `${service}@${realm}`,
+      addPrincipal,
+      stop,
+    };
+  } catch (err) {
+    kdcProcess?.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+function krb5Conf(realm: string, port: number): string {
+  return `[libdefaults]
+  default_realm = ${realm}
+  dns_lookup_kdc = false
+  dns_lookup_realm = false
+  dns_canonicalize_hostname = false
+  rdns = false
+
+[realms]
+  ${realm} = {
+    kdc = 127.0.0.1:${port}
+  }
+`;
+}
+
+function kdcConf(realm: string, port: number, dir: string, logPath: string): string {
+  // kdc_listen binds loopback only (kdc_ports would listen on every interface).
+  return `[kdcdefaults]
+  kdc_listen = 127.0.0.1:${port}
+  kdc_tcp_listen = 127.0.0.1:${port}
+
+[realms]
+  ${realm} = {
+    database_name = ${join(dir, 'principal')}
+    key_stash_file = ${join(dir, 'stash')}
+    acl_file = ${join(dir, 'kadm5.acl')}
+    kdc_listen = 127.0.0.1:${port}
+    kdc_tcp_listen = 127.0.0.1:${port}
+  }
+
+[logging]
+  kdc = FILE:${logPath}
+`;
+}
+
+/** kadmin.local exits 0 even when a query fails, so success is recognised by its message. */
+async function kadminQuery(kadmin: string, env: NodeJS.ProcessEnv, query: string, expect: RegExp, input?: string) {
+  const { stdout, stderr } = await runTool(kadmin, ['-q', query], { env, input });
+  if (!expect.test(stdout + stderr)) throw new Error(`kadmin.local -q "${query}" failed:\n${stderr}${stdout}`);
+}
+
+async function kadminAddPrincipal(kadmin: string, env: NodeJS.ProcessEnv, name: string, password?: string) {
+  if (password === undefined) {
+    await kadminQuery(kadmin, env, `addprinc -randkey ${name}`, /Principal ".*" created/);
+    return;
+  }
+  // The password goes through the prompt on stdin: kadmin's -q parser would mangle quotes and spaces.
+  if (/[\r\n]/.test(password)) throw new Error('test KDC: passwords cannot contain line breaks');
+  await kadminQuery(kadmin, env, `addprinc ${name}`, /Principal ".*" created/, `${password}\n${password}\n`);
+}
+
+function stopper(child: ChildProcess, dir: string): () => Promise<void> {
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  let stopped: Promise<void> | undefined;
+  return () =>
+    (stopped ??= (async () => {
+      process.removeListener('exit', killOnExit);
+      await terminate(child);
+      await rm(dir, { recursive: true, force: true });
+    })());
+}
+
+// ---- small process/network helpers (duplicated in slapd.ts so each harness stands alone) ----
+
+/** Finds a binary on PATH or in the sbin directories (not on a normal user's PATH), or throws. */
+function findBinary(name: string): string {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/bin'];
+  for (const d of dirs.filter(Boolean)) {
+    const candidate = join(d, name);
+    try {
+      accessSync(candidate, fsConstants.X_OK);
+      return candidate;
+    } catch {
+      // keep looking
+    }
+  }
+  throw new Error(`test harness: '${name}' not found (install krb5-kdc, krb5-admin-server and krb5-user)`);
+}
+
+interface ToolOptions {
+  readonly env: NodeJS.ProcessEnv;
+  readonly input?: string | undefined;
+}
+
+/** Runs a tool to completion; rejects with its stderr when it fails. */
+function runTool(file: string, args: readonly string[], { env, input }: ToolOptions) {
+  return new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(file, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdin.on('error', () => {}); // the tool may exit before reading its input
+    child.stdin.end(input ?? '');
+    child.on('error', (err) => reject(new Error(`${file}: ${err.message}`)));
+    child.on('close', (code) => {
+      if (code === 0) resolve({ stdout, stderr });
+      else reject(new Error(`${file} ${args.join(' ')} exited with ${code}:\n${stderr}${stdout}`));
+    });
+  });
+}
+
+/** A port that is free for both UDP and TCP on 127.0.0.1 right now. */
+async function freeUdpAndTcpPort(): Promise<number> {
+  for (let i = 0; i < 20; i++) {
+    const port = await freeTcpPort();
+    if (await udpPortFree(port)) return port;
+  }
+  throw new Error('test KDC: no free UDP+TCP port found');
+}
+
+function freeTcpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function udpPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createSocket('udp4');
+    socket.on('error', () => resolve(false));
+    socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
+  });
+}
+
+function tcpAnswers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Polls until the daemon accepts TCP connections; throws with its stderr and log if it dies first. */
+async function waitUntilServing(child: ChildProcess, port: number, readLog: () => Promise<string>) {
+  let stderr = '';
+  let exited: number | string | null | undefined;
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  child.once('exit', (code, signal) => (exited = code ?? signal));
+  child.once('error', (err) => (exited = err.message));
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (exited !== undefined) {
+      const message = `krb5kdc exited (${exited}):\n${stderr}\n${await readLog()}`;
+      throw /in use/i.test(message) ? new PortRaceError(message) : new Error(message);
+    }
+    if (await tcpAnswers(port)) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`krb5kdc did not answer on port ${port} within ${READY_TIMEOUT_MS} ms:\n${stderr}\n${await readLog()}`);
+}
+
+/** SIGTERM, then SIGKILL if the daemon has not exited after a second. */
+async function terminate(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 1000);
+  await exited;
+  clearTimeout(timer);
+}
