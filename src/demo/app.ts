@@ -1,0 +1,103 @@
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import { webisoAuth, type CookieSecret, type SessionIdentity, type WebisoAuthOptions } from '../client/index.ts';
+import { html, type SafeHtml } from './html.ts';
+import { DEMO_CSP, layout } from './layout.ts';
+
+export interface DemoAppOptions {
+  /** webiso's issuer URL, e.g. `http://localhost:8080`. */
+  issuer: string;
+  /** Default `demo`. */
+  appId?: string;
+  /** Default `http://localhost:8081`; webiso's default config registers `{publicUrl}/webiso/callback`. */
+  publicUrl?: string;
+  cookieSecret: CookieSecret;
+  logger?: FastifyServerOptions['logger'];
+  /** Extra plugin options, e.g. a local `jwks`, a fake `now` or a shared `replayStore` in tests. */
+  auth?: Partial<Omit<WebisoAuthOptions, 'issuer' | 'appId' | 'publicUrl' | 'cookieSecret'>>;
+}
+
+const LOGOUT_PATH = '/webiso/logout';
+
+function sendHtml(reply: FastifyReply, title: string, body: SafeHtml): FastifyReply {
+  return reply
+    .type('text/html; charset=utf-8')
+    .header('content-security-policy', DEMO_CSP)
+    .header('x-content-type-options', 'nosniff')
+    .send(layout(title, body));
+}
+
+function authTimeText(authTime: number): string {
+  const date = new Date(authTime * 1000);
+  return Number.isNaN(date.getTime()) ? String(authTime) : date.toISOString();
+}
+
+function whoRows(identity: SessionIdentity): SafeHtml {
+  switch (identity.kind) {
+    case 'user':
+      return html`<dt>Username</dt><dd data-field="username">${identity.username}</dd>`;
+    case 'machine':
+      return html`<dt>Machine</dt><dd data-field="machine">${identity.fqdn}</dd>
+<dt>Entitlements</dt><dd data-field="entitlements">${identity.entitlements.join(', ') || '(none)'}</dd>`;
+  }
+}
+
+function identityDetails(identity: SessionIdentity): SafeHtml {
+  return html`<dl>
+${whoRows(identity)}
+<dt>Kind</dt><dd data-field="kind">${identity.kind}</dd>
+<dt>Flavor</dt><dd data-field="flavor">${identity.flavor}</dd>
+<dt>Authentication methods</dt><dd data-field="amr">${identity.amr.join(', ') || '(none)'}</dd>
+<dt>Authenticated at</dt><dd data-field="auth-time">${authTimeText(identity.authTime)}</dd>
+</dl>`;
+}
+
+function logoutForm(): SafeHtml {
+  // A POST form, not a link: logging out changes state and must not be triggered by a prefetch or an <img>.
+  return html`<form method="post" action="${LOGOUT_PATH}"><button type="submit" class="link">Log out of the demo app</button></form>`;
+}
+
+function homeBody(identity: SessionIdentity | null): SafeHtml {
+  const status =
+    identity === null
+      ? html`<p>You are not logged in to the demo app.</p>`
+      : html`<p>You are logged in to the demo app.</p>${identityDetails(identity)}`;
+  return html`${status}
+<ul>
+<li><a href="/private">Log in (basic)</a></li>
+<li><a href="/kiosk">Log in (machine or user)</a></li>
+<li>${logoutForm()}</li>
+</ul>
+<p class="note">Logging out here ends only this app's session; your webiso single sign-on session stays.</p>`;
+}
+
+function protectedBody(identity: SessionIdentity | null, what: string): SafeHtml {
+  if (identity === null) return html`<p>Not logged in.</p>`;
+  return html`<p>${what}</p>${identityDetails(identity)}<p>${logoutForm()}</p>`;
+}
+
+/** A small relying app: one public page and two protected ones. Never listens; the caller does. */
+export function buildDemoApp(options: DemoAppOptions): FastifyInstance {
+  const app: FastifyInstance = Fastify({ logger: options.logger ?? false });
+  app.register(webisoAuth, {
+    ...options.auth,
+    issuer: options.issuer,
+    appId: options.appId ?? 'demo',
+    publicUrl: options.publicUrl ?? 'http://localhost:8081',
+    cookieSecret: options.cookieSecret,
+    logoutPath: LOGOUT_PATH,
+  });
+  // Routes go in a later plugin so webisoRequire (decorated by webisoAuth) exists when they register.
+  app.register(async (scope) => {
+    scope.get('/', async (request, reply) => sendHtml(reply, 'Home', homeBody(request.webiso)));
+    scope.get('/private', { preHandler: scope.webisoRequire({ flavor: 'basic' }) }, async (request, reply) =>
+      sendHtml(reply, 'Private page', protectedBody(request.webiso, 'This page needs a personal (basic) login.')),
+    );
+    scope.get(
+      '/kiosk',
+      { preHandler: scope.webisoRequire({ flavor: 'machineoruser', allowMachine: true }) },
+      async (request, reply) =>
+        sendHtml(reply, 'Kiosk page', protectedBody(request.webiso, 'This page accepts a kiosk machine or a person.')),
+    );
+  });
+  return app;
+}
