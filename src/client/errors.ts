@@ -23,6 +23,10 @@ export const WEBISO_CLIENT_ERROR_CODES = [
   'replay_store_unavailable',
   'login_state_missing',
   'login_error',
+  'creds_missing',
+  'creds_malformed',
+  'creds_mismatch',
+  'creds_decrypt_failed',
 ] as const;
 
 export type WebisoClientErrorCode = (typeof WEBISO_CLIENT_ERROR_CODES)[number];

@@ -19,6 +19,7 @@ export { generateNonce, isWellFormedNonce, nonceMatches } from './nonce.ts';
 export { isLocalPath, safeLocalPath } from './local-path.ts';
 export { escapeHtml } from './html.ts';
 export { webisoAuth } from './fastify-plugin.ts';
+export { decryptCredentials, writeCredentialCache, CREDS_TYP } from './decrypt-credentials.ts';
 export type { WebisoAuthOptions, WebisoCredsHookArgs, WebisoRequireOptions } from './fastify-plugin.ts';
 export { FLAVORS, isFlavor } from './types.ts';
 export type { Flavor, GetcredInfo, GrantClaims, Identity, MachineIdentity, SessionIdentity, UserIdentity } from './types.ts';

@@ -21,12 +21,17 @@ export interface FlavorContext {
 export type FlavorDecision =
   | { readonly action: 'grant'; readonly subject: GrantSubject; readonly via: 'sso' | 'machine' }
   | { readonly action: 'prompt' }
-  | { readonly action: 'error'; readonly error: AppErrorCode; readonly description: string };
+  | { readonly action: 'error'; readonly error: AppErrorCode; readonly description: string; readonly auditDetail?: string };
 
 /** What a flavor adds to a grant after a password was verified (getcred: the ticket). */
 export type AfterPasswordResult =
   | { readonly ok: true; readonly extraClaims?: Readonly<Record<string, unknown>>; readonly extraFields?: Readonly<Record<string, string>> }
   | { readonly ok: false; readonly error: AppErrorCode; readonly description: string; readonly auditDetail: string };
+
+export interface LoginFormNotice {
+  readonly target: string;
+  readonly confirm: boolean;
+}
 
 export interface Flavor {
   readonly name: FlavorName;
@@ -34,4 +39,8 @@ export interface Flavor {
   decide(context: FlavorContext): Promise<FlavorDecision>;
   /** After the password verified; flavors that only assert the user return { ok: true }. */
   afterPassword(context: FlavorContext, user: VerifiedUser, password: string): Promise<AfterPasswordResult>;
+  /** What the login form must tell the person (getcred: the service a ticket is for, and whether to ask consent). */
+  loginFormNotice?(context: FlavorContext): LoginFormNotice;
+  /** Checks a submitted login form before the password is verified (getcred: policy still allows, consent given). */
+  checkSubmission?(context: FlavorContext, body: Readonly<Record<string, unknown>>): AfterPasswordResult;
 }
