@@ -1,5 +1,17 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
-import { webisoAuth, type CookieSecret, type SessionIdentity, type WebisoAuthOptions } from '../client/index.ts';
+import { randomBytes } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { join } from 'node:path';
+import type { CryptoKey, JWK } from 'jose';
+import {
+  decryptCredentials,
+  webisoAuth,
+  writeCredentialCache,
+  type CookieSecret,
+  type SessionIdentity,
+  type WebisoAuthOptions,
+  type WebisoCredsHookArgs,
+} from '../client/index.ts';
 import { html, type SafeHtml } from './html.ts';
 import { DEMO_CSP, layout } from './layout.ts';
 
@@ -12,11 +24,43 @@ export interface DemoAppOptions {
   publicUrl?: string;
   cookieSecret: CookieSecret;
   logger?: FastifyServerOptions['logger'];
+  /** getcred demo: a `/mail` page that asks for a ticket for `target`, decrypted with `privateKey` and saved in `ccacheDir`. */
+  getcred?: DemoGetcredOptions;
   /** Extra plugin options, e.g. a local `jwks`, a fake `now` or a shared `replayStore` in tests. */
   auth?: Partial<Omit<WebisoAuthOptions, 'issuer' | 'appId' | 'publicUrl' | 'cookieSecret'>>;
 }
 
 const LOGOUT_PATH = '/webiso/logout';
+
+export interface DemoGetcredOptions {
+  target: string;
+  privateKey: CryptoKey | KeyObject | JWK;
+  ccacheDir: string;
+}
+
+interface ReceivedTicket {
+  readonly file: string;
+  readonly bytes: number;
+}
+
+/** Decrypts the posted ticket and keeps it in a 0600 file, as a real app would before using it. */
+function ticketReceiver(getcred: DemoGetcredOptions, received: Map<string, ReceivedTicket>) {
+  return async ({ creds, identity }: WebisoCredsHookArgs) => {
+    if (identity.kind !== 'user') return;
+    const ccache = await decryptCredentials(creds, identity, getcred.privateKey);
+    const file = join(getcred.ccacheDir, `${identity.username}-${randomBytes(6).toString('hex')}.ccache`);
+    await writeCredentialCache(file, ccache);
+    received.set(identity.username, { file, bytes: ccache.length });
+  };
+}
+
+function mailBody(identity: SessionIdentity | null, target: string, ticket: ReceivedTicket | undefined): SafeHtml {
+  if (identity === null) return html`<p>Not logged in.</p>`;
+  const status = ticket
+    ? html`<p>A Kerberos ticket for <code data-field="target">${target}</code> arrived, encrypted to this app, and was saved to <code data-field="ccache">${ticket.file}</code> (${String(ticket.bytes)} bytes).</p>`
+    : html`<p>No ticket has arrived for this session.</p>`;
+  return html`${status}${identityDetails(identity)}<p>${logoutForm()}</p>`;
+}
 
 function sendHtml(reply: FastifyReply, title: string, body: SafeHtml): FastifyReply {
   return reply
@@ -78,6 +122,7 @@ function protectedBody(identity: SessionIdentity | null, what: string): SafeHtml
 /** A small relying app: one public page and two protected ones. Never listens; the caller does. */
 export function buildDemoApp(options: DemoAppOptions): FastifyInstance {
   const app: FastifyInstance = Fastify({ logger: options.logger ?? false });
+  const receivedTickets = new Map<string, ReceivedTicket>();
   app.register(webisoAuth, {
     ...options.auth,
     issuer: options.issuer,
@@ -85,6 +130,7 @@ export function buildDemoApp(options: DemoAppOptions): FastifyInstance {
     publicUrl: options.publicUrl ?? 'http://localhost:8081',
     cookieSecret: options.cookieSecret,
     logoutPath: LOGOUT_PATH,
+    ...(options.getcred ? { onCreds: ticketReceiver(options.getcred, receivedTickets) } : {}),
   });
   // Routes go in a later plugin so webisoRequire (decorated by webisoAuth) exists when they register.
   app.register(async (scope) => {
@@ -98,6 +144,14 @@ export function buildDemoApp(options: DemoAppOptions): FastifyInstance {
       async (request, reply) =>
         sendHtml(reply, 'Kiosk page', protectedBody(request.webiso, 'This page accepts a kiosk machine or a person.')),
     );
+    const getcred = options.getcred;
+    if (getcred) {
+      scope.get('/mail', { preHandler: scope.webisoRequire({ flavor: 'getcred', target: getcred.target }) }, async (request, reply) => {
+        const identity = request.webiso;
+        const ticket = identity?.kind === 'user' ? receivedTickets.get(identity.username) : undefined;
+        return sendHtml(reply, 'Mail', mailBody(identity, getcred.target, ticket));
+      });
+    }
   });
   return app;
 }

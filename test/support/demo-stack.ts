@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
-import { buildDemoApp } from '../../src/demo/app.ts';
+import { buildDemoApp, type DemoAppOptions } from '../../src/demo/app.ts';
 import { hashPassword } from '../../src/verifiers/password-hash.ts';
 import { freePort } from './browser.ts';
 
@@ -21,9 +21,14 @@ export interface DemoStack {
  * webiso and the demo relying app listening on loopback, as `npm start` runs them, on `localhost`
  * (a secure context for Chromium, so `__Host-` cookies work over http).
  */
-export async function startDemoStack(
-  { users = [], configOverrides = {} }: { users?: Array<{ name: string; password: string; roles?: string[] }>; configOverrides?: Record<string, unknown> } = {},
-): Promise<DemoStack> {
+export interface DemoStackOptions {
+  readonly users?: Array<{ name: string; password: string; roles?: string[] }>;
+  /** config entries replacing the defaults; a function receives the two base URLs */
+  readonly configOverrides?: Record<string, unknown> | ((urls: { webisoUrl: string; demoUrl: string }) => Record<string, unknown>);
+  readonly demoOptions?: Partial<DemoAppOptions>;
+}
+
+export async function startDemoStack({ users = [], configOverrides = {}, demoOptions = {} }: DemoStackOptions = {}): Promise<DemoStack> {
   const [webisoPort, demoPort] = [await freePort(), await freePort()];
   const webisoUrl = `http://localhost:${webisoPort}`;
   const demoUrl = `http://localhost:${demoPort}`;
@@ -33,12 +38,12 @@ export async function startDemoStack(
     dataDir,
     logLevel: 'silent',
     apps: [{ id: 'demo', name: 'webiso demo app', returnUrls: [`${demoUrl}/`], flavors: ['basic'] }],
-    ...configOverrides,
+    ...(typeof configOverrides === 'function' ? configOverrides({ webisoUrl, demoUrl }) : configOverrides),
   });
   const webiso = await buildApp(config, { logger: false });
   for (const user of users) webiso.webiso.users.add(user.name, await hashPassword(user.password), user.roles ?? [], new Date());
   await webiso.listen({ host: '127.0.0.1', port: webisoPort });
-  const demo = buildDemoApp({ issuer: webisoUrl, appId: 'demo', publicUrl: demoUrl, cookieSecret: randomBytes(32) });
+  const demo = buildDemoApp({ issuer: webisoUrl, appId: 'demo', publicUrl: demoUrl, cookieSecret: randomBytes(32), ...demoOptions });
   await demo.listen({ host: '127.0.0.1', port: demoPort });
   return {
     webiso,
