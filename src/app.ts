@@ -1,10 +1,11 @@
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { WebisoConfig } from './config/schema.ts';
 import { ConfigError } from './config/load.ts';
 import { FLAVORS } from './flavors/index.ts';
+import { adminRoutes } from './admin/routes.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { publicRoutes } from './http/public-routes.ts';
 import { securityHeaders } from './http/security-headers.ts';
@@ -12,6 +13,8 @@ import { views } from './http/views.ts';
 import { loggerOptions } from './logger.ts';
 import { loginRoutes } from './login/routes.ts';
 import { logoutRoutes } from './login/logout-routes.ts';
+import { kioskCookie } from './machines/kiosk.ts';
+import { machineRoutes } from './machines/routes.ts';
 import { createServices, type ServiceOverrides, type WebisoServices } from './services.ts';
 
 export interface BuildAppOptions extends ServiceOverrides {
@@ -44,7 +47,18 @@ export async function buildApp(config: WebisoConfig, options: BuildAppOptions = 
     bodyLimit: 64 * 1024,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
-    routerOptions: { ignoreTrailingSlash: false },
+    // HEAD would run the granting handler (sign a grant, write audit rows) only to drop the body.
+    exposeHeadRoutes: false,
+    // maxParamLength: machine names (FQDNs) in admin URLs are up to 253 characters
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 300 },
+    // A malformed URL (`/%ZZ`) gets our error page and headers, not Fastify's default that echoes it.
+    // Plugins' decorators and hooks do not run at this stage, so the answer is self-contained.
+    frameworkErrors: (_error, _request, reply: FastifyReply) => {
+      reply
+        .code(400)
+        .headers({ 'content-type': 'application/json; charset=utf-8', 'x-content-type-options': 'nosniff', 'cache-control': 'no-store', 'content-security-policy': "default-src 'none'; frame-ancestors 'none'" })
+        .send(JSON.stringify({ error: 'invalid_request', error_description: 'The address could not be understood.' }));
+    },
   });
   app.decorate('webiso', services);
   await app.register(cookie);
@@ -52,9 +66,13 @@ export async function buildApp(config: WebisoConfig, options: BuildAppOptions = 
   await app.register(securityHeaders, { hsts: config.issuer.startsWith('https://') });
   await app.register(views);
   await app.register(errorHandler);
+  // before every route: checks the browser's machine cookie once (kiosk policy, machineoruser)
+  await app.register(kioskCookie);
   await app.register(publicRoutes);
   await app.register(loginRoutes);
   await app.register(logoutRoutes);
+  await app.register(machineRoutes);
+  await app.register(adminRoutes);
   app.addHook('onClose', async () => {
     await services.verifier.close?.();
     if (!options.db) services.db.close();

@@ -9,6 +9,7 @@ import { createThrottleRepository, type ThrottleRepository } from './db/throttle
 import { createUsersRepository, type UsersRepository } from './db/users.ts';
 import { createKeysRepository } from './keys/keys-repository.ts';
 import { createKeystore, type Keystore } from './keys/keystore.ts';
+import { createMachineServices, ensureMachineKey, type MachineServices } from './machines/service.ts';
 import { createKerberosVerifier } from './verifiers/kerberos.ts';
 import { createLdapVerifier } from './verifiers/ldap.ts';
 import { createLocalVerifier } from './verifiers/local.ts';
@@ -24,6 +25,8 @@ export interface WebisoServices {
   readonly audit: AuditLog;
   readonly keystore: Keystore;
   readonly verifier: PasswordVerifier;
+  /** kiosk machines: version table, sightings, alerts, minting (src/machines) */
+  readonly machines: MachineServices;
   /** HMAC key for CSRF tokens and signed login contexts */
   readonly formSecret: Buffer;
   /** milliseconds since the epoch; a fake clock in unit tests */
@@ -109,6 +112,7 @@ export async function createServices(config: WebisoConfig, overrides: ServiceOve
     retiredKeyGraceSeconds: config.grant.lifetimeSeconds + RETIRED_KEY_MARGIN_SECONDS,
   });
   await keystore.ensureKey('grant', config.grant.algorithm);
+  await ensureMachineKey(keystore);
   return {
     config,
     db,
@@ -118,6 +122,7 @@ export async function createServices(config: WebisoConfig, overrides: ServiceOve
     audit: createAuditLog(db, now),
     keystore,
     verifier: overrides.verifier ?? createVerifier(config, users, now),
+    machines: createMachineServices({ db, config, keystore, now }),
     formSecret: getOrCreateSecret(db, 'form-hmac'),
     now,
   };

@@ -7,6 +7,7 @@ import { foldUsername, isValidLocalUsername, createUsersRepository } from '../db
 import { createKeysRepository } from '../keys/keys-repository.ts';
 import { createKeystore, type SigningAlgorithm } from '../keys/keystore.ts';
 import { hashPassword } from '../verifiers/password-hash.ts';
+import { registerMachineCommands } from './machine-commands.ts';
 import { readNewPassword } from './read-password.ts';
 import { serve } from './serve.ts';
 
@@ -148,6 +149,7 @@ export function buildCli(): Command {
         }
       }),
     );
+  registerMachineCommands(program);
   return program;
 }
 

@@ -61,12 +61,28 @@ const kerberosVerifierSchema = z
   })
   .strict();
 
+/** getcred: which Kerberos services an app may receive tickets for, and the key they are encrypted to. */
+const getcredAppSchema = z
+  .object({
+    /** the app's public key (JWK: EC P-256/P-384/P-521 or OKP X25519); tickets are encrypted to it with ECDH-ES+A256KW / A256GCM */
+    publicKey: z
+      .object({ kty: z.enum(['EC', 'OKP']), crv: z.enum(['P-256', 'P-384', 'P-521', 'X25519']), x: z.string().min(1), y: z.string().min(1).optional(), kid: z.string().optional() })
+      .strict()
+      .optional(),
+    /** deny by default; the most specific matching rule wins (exact name over pattern, longer pattern over shorter, deny on a tie) */
+    targets: z.array(z.object({ pattern: z.string().min(3).max(256), allow: z.boolean().default(true) }).strict()).default([]),
+    /** show the person a page naming the app and the service before any ticket is handed over */
+    confirm: z.boolean().default(false),
+  })
+  .strict();
+
 const appSchema = z
   .object({
     id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be 1-64 characters of a-z, 0-9, ".", "_", "-"'),
     name: z.string().min(1).max(200),
     returnUrls: z.array(absoluteUrl).min(1),
     flavors: z.array(z.enum(FLAVOR_NAMES)).min(1).default(['basic']),
+    getcred: getcredAppSchema.optional(),
   })
   .strict();
 
@@ -123,6 +139,15 @@ export const configSchema = z
     if (config.session.idleSeconds > config.session.absoluteSeconds) {
       ctx.addIssue({ code: 'custom', path: ['session', 'idleSeconds'], message: 'must not exceed session.absoluteSeconds' });
     }
+    config.apps.forEach((app, index) => {
+      // getcred needs the user's password to reach a KDC: only the Kerberos verifier can get tickets.
+      if (app.flavors.includes('getcred') && config.verifier.kind !== 'kerberos') {
+        ctx.addIssue({ code: 'custom', path: ['apps', index, 'flavors'], message: 'getcred needs verifier.kind: kerberos' });
+      }
+      if (app.flavors.includes('getcred') && app.getcred === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['apps', index, 'getcred'], message: 'an app allowed the getcred flavor needs a getcred section (targets, publicKey)' });
+      }
+    });
     if (config.session.kioskIdleSeconds > config.session.kioskAbsoluteSeconds) {
       ctx.addIssue({ code: 'custom', path: ['session', 'kioskIdleSeconds'], message: 'must not exceed session.kioskAbsoluteSeconds' });
     }

@@ -10,6 +10,9 @@ export function hmac(key: Buffer, ...parts: string[]): Buffer {
 /** Constant-time comparison of two base64url MACs of any length. */
 export function macEquals(expected: Buffer, presented: string): boolean {
   const presentedBytes = Buffer.from(presented, 'base64url');
+  // Node's decoder skips invalid characters and ignores trailing bits, so many strings decode to
+  // the same MAC: only the canonical encoding counts (this compares the input with itself, not the secret).
+  if (presentedBytes.toString('base64url') !== presented) return false;
   return presentedBytes.length === expected.length && timingSafeEqual(presentedBytes, expected);
 }
 

@@ -35,6 +35,11 @@ const MAX_TARGET_LENGTH = 256;
 
 export type RawParams = Readonly<Record<string, unknown>>;
 
+/** A request body as parameters: a body that is not an object (a JSON string, number or array, text/plain) carries none. */
+export function bodyParams(body: unknown): RawParams {
+  return typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as RawParams) : {};
+}
+
 /** A repeated parameter is refused: which copy a proxy, the app and webiso read could differ. */
 function single(params: RawParams, name: string): string | undefined {
   const value = params[name];
@@ -58,7 +63,7 @@ function flag(params: RawParams, name: string): boolean {
 
 /** Credentials never travel in a URL: they end up in logs, history and Referer headers. */
 export function refusePasswordInUrl(query: RawParams): void {
-  if ('password' in query || 'pass' in query) {
+  if (Object.keys(query).some((name) => /^(pass|passwd|password|pwd)$/i.test(name))) {
     throw new PasswordInUrlError('Passwords are accepted only in the login form, never in a URL. Nothing was checked.');
   }
 }

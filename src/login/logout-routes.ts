@@ -2,8 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { InvalidRequestError, ReturnUrlNotRegisteredError } from '../errors.ts';
 import { browserBinding, CSRF_COOKIE, csrfToken, verifyCsrf } from '../http/csrf.ts';
+import { KIOSK_CLEAR_SITE_DATA, kioskFqdn, renderKioskSessionEnded } from '../machines/kiosk.ts';
 import type { WebisoServices } from '../services.ts';
-import type { RawParams } from './granting-request.ts';
+import { bodyParams, type RawParams } from './granting-request.ts';
 import { matchReturnUrl } from './return-url.ts';
 import { endSsoSession, loadSsoSession } from './sso-session.ts';
 
@@ -32,17 +33,20 @@ function showLogoutConfirmation(services: WebisoServices, request: FastifyReques
 }
 
 function performLogout(services: WebisoServices, request: FastifyRequest, reply: FastifyReply) {
-  const body = (request.body ?? {}) as RawParams;
+  const body = bodyParams(request.body);
   verifyCsrf(services.formSecret, 'logout', request, body.csrf);
   const returnTo = logoutReturnUrl(services, body);
   const session = loadSsoSession(services, request);
   const ended = endSsoSession(services, request, reply);
   reply.clearCookie(CSRF_COOKIE, { path: '/', secure: true, httpOnly: true, sameSite: 'lax' });
-  services.audit.record({ event: 'logout', username: session?.username, clientIp: request.ip, detail: ended ? 'session deleted' : 'no session' }, request.log);
+  // A kiosk ("end my session") keeps its machine cookie: see KIOSK_CLEAR_SITE_DATA and docs/machines.md.
+  const kiosk = kioskFqdn(request);
+  services.audit.record({ event: 'logout', username: session?.username, clientIp: request.ip, detail: `${ended ? 'session deleted' : 'no session'}${kiosk ? ` (kiosk ${kiosk})` : ''}` }, request.log);
   // Kiosk rule: nothing of the previous person may survive in this browser.
-  reply.header('Clear-Site-Data', '"cookies"');
+  reply.header('Clear-Site-Data', kiosk ? KIOSK_CLEAR_SITE_DATA : '"cookies"');
   reply.header('Cache-Control', 'no-store');
   if (returnTo) return reply.redirect(returnTo.href, 303);
+  if (kiosk) return renderKioskSessionEnded(reply, kiosk);
   return reply.page(200, 'logged-out', { title: 'Logged out' });
 }
 

@@ -5,9 +5,11 @@ import { FlavorNotAllowedError } from '../errors.ts';
 import { FLAVORS } from '../flavors/index.ts';
 import type { AppErrorCode, Flavor, FlavorContext } from '../flavors/flavor.ts';
 import { browserBinding, csrfToken, verifyCsrf } from '../http/csrf.ts';
+import { kioskLoginView, sessionLifetimeFor } from '../machines/kiosk.ts';
 import type { WebisoServices } from '../services.ts';
 import { MAX_PASSWORD_LENGTH } from '../verifiers/password-hash.ts';
 import {
+  bodyParams,
   parseGrantingRequest,
   refusePasswordInUrl,
   resolveGrantingRequest,
@@ -81,8 +83,10 @@ export function sendAppError(
   request: ResolvedGrantingRequest,
   error: AppErrorCode,
   description: string,
+  auditDetail?: string,
+  username?: string,
 ): FastifyReply {
-  services.audit.record({ event: 'grant.error', clientIp: httpRequest.ip, appId: request.app.id, flavor: request.flavor, detail: error }, httpRequest.log);
+  services.audit.record({ event: 'grant.error', username, clientIp: httpRequest.ip, appId: request.app.id, flavor: request.flavor, detail: auditDetail ? `${error}: ${auditDetail}` : error }, httpRequest.log);
   return postToApp(reply, request, { error, error_description: description });
 }
 
@@ -100,7 +104,10 @@ export function renderLoginForm(
   statusCode = 200,
 ): FastifyReply {
   const binding = browserBinding(httpRequest, reply);
+  const notice = FLAVORS.get(request.flavor)?.loginFormNotice?.(flavorContext(services, httpRequest, request));
   return reply.page(statusCode, 'login', {
+    kiosk: kioskLoginView(services, httpRequest, binding),
+    notice,
     appName: request.app.name,
     flavor: request.flavor,
     forced: request.force,
@@ -128,8 +135,10 @@ async function handleGrantingRequest(services: WebisoServices, httpRequest: Fast
       }
       return sendGrant(services, httpRequest, reply, request, decision.subject);
     case 'error':
-      services.audit.record({ event: 'login.passive_failed', clientIp: httpRequest.ip, appId: request.app.id, flavor: request.flavor, detail: decision.error }, httpRequest.log);
-      return sendAppError(services, httpRequest, reply, request, decision.error, decision.description);
+      if (decision.error === 'login_required') {
+        services.audit.record({ event: 'login.passive_failed', clientIp: httpRequest.ip, appId: request.app.id, flavor: request.flavor, detail: decision.error }, httpRequest.log);
+      }
+      return sendAppError(services, httpRequest, reply, request, decision.error, decision.description, decision.auditDetail);
     case 'prompt':
       return renderLoginForm(services, httpRequest, reply, request);
   }
@@ -143,7 +152,7 @@ function readCredentials(body: RawParams): { username: string; password: string 
   return { username: trimmed, password };
 }
 
-function isThrottled(services: WebisoServices, account: string, ip: string): boolean {
+export function isThrottled(services: WebisoServices, account: string, ip: string): boolean {
   const { windowSeconds, maxFailuresPerAccount, maxFailuresPerIp } = services.config.throttle;
   const since = seconds(services) - windowSeconds;
   return (
@@ -159,6 +168,10 @@ async function handleLoginSubmission(services: WebisoServices, httpRequest: Fast
   const flavor = flavorOf(request);
   const audit = { clientIp: httpRequest.ip, appId: request.app.id, flavor: request.flavor, verifier: services.verifier.kind };
 
+  const submissionRefused = flavor.checkSubmission?.(flavorContext(services, httpRequest, request), body);
+  if (submissionRefused && !submissionRefused.ok) {
+    return sendAppError(services, httpRequest, reply, request, submissionRefused.error, submissionRefused.description, submissionRefused.auditDetail);
+  }
   const credentials = readCredentials(body);
   if (!credentials) {
     return renderLoginForm(services, httpRequest, reply, request, { error: 'Enter your username and your password.', username: typeof body.username === 'string' ? body.username.slice(0, MAX_USERNAME_LENGTH) : '' }, 400);
@@ -190,12 +203,9 @@ async function handleLoginSubmission(services: WebisoServices, httpRequest: Fast
 
   const context = flavorContext(services, httpRequest, request);
   const after = await flavor.afterPassword(context, outcome.user, password);
-  startSsoSession(services, httpRequest, reply, outcome.user);
+  startSsoSession(services, httpRequest, reply, outcome.user, sessionLifetimeFor(services, httpRequest));
   services.audit.record({ event: 'login.success', username: outcome.user.username, ...audit }, httpRequest.log);
-  if (!after.ok) {
-    services.audit.record({ event: 'grant.error', username: outcome.user.username, ...audit, detail: after.auditDetail }, httpRequest.log);
-    return sendAppError(services, httpRequest, reply, request, after.error, after.description);
-  }
+  if (!after.ok) return sendAppError(services, httpRequest, reply, request, after.error, after.description, after.auditDetail, outcome.user.username);
   const subject: GrantSubject = { kind: 'user', username: outcome.user.username, authTime: seconds(services), amr: outcome.user.amr };
   return sendGrant(services, httpRequest, reply, request, subject, { claims: after.extraClaims, fields: after.extraFields });
 }
@@ -210,7 +220,7 @@ export const loginRoutes = fp(
     });
     app.post('/login', async (request, reply) => {
       refusePasswordInUrl(request.query as RawParams);
-      const body = (request.body ?? {}) as RawParams;
+      const body = bodyParams(request.body);
       if ('ctx' in body || 'csrf' in body) return handleLoginSubmission(services, request, reply, body);
       return handleGrantingRequest(services, request, reply, body);
     });

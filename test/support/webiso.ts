@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { buildApp, type BuildAppOptions } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { WebisoConfig } from '../../src/config/schema.ts';
@@ -102,4 +103,99 @@ export async function loginThroughForm(
   });
   jar.store(response);
   return { form, response, jar };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers for the core login-server tests (login flow, headers, audit, keys).
+
+export const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+export const SSO_COOKIE_NAME = '__Host-webiso_login';
+export const CSRF_COOKIE_NAME = '__Host-webiso_csrf';
+export const ALICE_PASSWORD = 'correct horse battery staple';
+
+/** GET /login with the jar; returns the response and the form's hidden fields (if a form was shown). */
+export async function getLoginForm(app: FastifyInstance, jar: CookieJar, query: Record<string, string> = {}) {
+  const response = await app.inject({ method: 'GET', url: `/login?${loginQuery(query)}`, headers: { ...HTML, ...jar.header() } });
+  jar.store(response);
+  return { response, ctx: hiddenField(response.body, 'ctx'), csrf: hiddenField(response.body, 'csrf') };
+}
+
+/** POSTs a form to a path with the jar's cookies; stores what comes back in the jar. */
+export async function postForm(
+  app: FastifyInstance,
+  jar: CookieJar,
+  url: string,
+  fields: Record<string, string>,
+  options: { headers?: Record<string, string>; remoteAddress?: string } = {},
+) {
+  const response = await app.inject({
+    method: 'POST',
+    url,
+    headers: { ...HTML, ...jar.header(), ...FORM, ...options.headers },
+    payload: new URLSearchParams(fields).toString(),
+    ...(options.remoteAddress ? { remoteAddress: options.remoteAddress } : {}),
+  });
+  jar.store(response);
+  return response;
+}
+
+/** A full password attempt in a browser (jar): fetch the form, post the credentials. */
+export async function attemptLogin(
+  app: FastifyInstance,
+  { username, password, jar = new CookieJar(), query = {}, remoteAddress }: { username: string; password: string; jar?: CookieJar; query?: Record<string, string>; remoteAddress?: string },
+) {
+  const form = await getLoginForm(app, jar, query);
+  if (!form.ctx || !form.csrf) throw new Error(`no login form: ${form.response.statusCode} ${form.response.body.slice(0, 300)}`);
+  const response = await postForm(app, jar, '/login', { ctx: form.ctx, csrf: form.csrf, username, password }, { remoteAddress });
+  return { form: form.response, response, jar };
+}
+
+/** The `grant` field of a post-to-app page. */
+export function grantOf(html: string): string | undefined {
+  return hiddenField(html, 'grant');
+}
+
+/** Every form action in a page. */
+export function formActions(html: string): string[] {
+  return [...html.matchAll(/<form[^>]*\saction="([^"]*)"/g)].map((match) => match[1]!.replace(/&amp;/g, '&'));
+}
+
+/** The raw Set-Cookie header lines of a response. */
+export function setCookieLines(response: LightMyRequestResponse): string[] {
+  const header = response.headers['set-cookie'];
+  if (header === undefined) return [];
+  return Array.isArray(header) ? header : [String(header)];
+}
+
+export function countRows(app: FastifyInstance, table: 'sessions' | 'auth_events' | 'login_failures' | 'users' | 'signing_keys', where = '1 = 1', ...params: unknown[]): number {
+  return app.webiso.db.prepare(`SELECT count(*) FROM ${table} WHERE ${where}`).pluck().get(...params) as number;
+}
+
+export interface AuditRow {
+  at: string;
+  event: string;
+  username: string | null;
+  client_ip: string | null;
+  app_id: string | null;
+  flavor: string | null;
+  verifier: string | null;
+  detail: string | null;
+}
+
+/** The auth_events table, oldest first. */
+export function auditEvents(app: FastifyInstance): AuditRow[] {
+  return app.webiso.db.prepare<[], AuditRow>('SELECT at, event, username, client_ip, app_id, flavor, verifier, detail FROM auth_events ORDER BY id').all();
+}
+
+/** Verifies a grant the way an independent relying app would: only the published JWKS, everything pinned. */
+export async function verifyGrantWithJwks(app: FastifyInstance, token: string, { now, audience = 'app', issuer = ISSUER }: { now: number; audience?: string; issuer?: string }) {
+  const jwks = (await app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json() as JSONWebKeySet;
+  return jwtVerify(token, createLocalJWKSet(jwks), {
+    algorithms: ['EdDSA'],
+    issuer,
+    audience,
+    typ: 'webiso-grant+jwt',
+    currentDate: new Date(now),
+    maxTokenAge: '60s',
+  });
 }

@@ -1,0 +1,92 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { foldUsername } from '../db/users.ts';
+import { browserBinding, csrfToken, verifyCsrf } from '../http/csrf.ts';
+import { bodyParams, type RawParams } from '../login/granting-request.ts';
+import { GENERIC_LOGIN_FAILURE, isThrottled } from '../login/routes.ts';
+import { loadSsoSession, startSsoSession } from '../login/sso-session.ts';
+import { sessionLifetimeFor } from '../machines/kiosk.ts';
+import type { WebisoServices } from '../services.ts';
+import { MAX_PASSWORD_LENGTH } from '../verifiers/password-hash.ts';
+import { safeAdminPath } from './admin-session.ts';
+import type { PasswordEntriesRepository } from './password-entries.ts';
+
+/** The audit rows of admin logins carry this app id, so they are told apart from app logins. */
+export const ADMIN_APP_ID = 'webiso-admin';
+const MAX_USERNAME_LENGTH = 256;
+
+interface AdminLoginState {
+  readonly next: string;
+  readonly username?: string;
+  readonly error?: string;
+}
+
+const nowSeconds = (services: WebisoServices) => Math.floor(services.now() / 1000);
+
+/**
+ * The admin pages' own login form, also used to re-enter a password before minting. With a live
+ * session the username is fixed to the session's: a re-login cannot switch to another account.
+ */
+function renderAdminLogin(services: WebisoServices, request: FastifyRequest, reply: FastifyReply, state: AdminLoginState, statusCode = 200): FastifyReply {
+  const session = loadSsoSession(services, request);
+  const binding = browserBinding(request, reply);
+  return reply.page(statusCode, 'admin/login', {
+    title: session ? 'Confirm your password' : 'Administrator login',
+    sessionUser: session?.username,
+    username: state.username ?? '',
+    next: state.next,
+    error: state.error,
+    reauthMinutes: Math.round(services.config.machines.reauthSeconds / 60),
+    csrf: csrfToken(services.formSecret, 'login', binding),
+  });
+}
+
+function typedCredentials(body: RawParams, sessionUser: string | undefined): { username: string; password: string } | undefined {
+  const username = sessionUser ?? (typeof body.username === 'string' ? body.username.trim() : '');
+  const password = body.password;
+  if (username === '' || typeof password !== 'string' || password === '') return undefined;
+  return { username, password };
+}
+
+async function submitAdminLogin(services: WebisoServices, entries: PasswordEntriesRepository, request: FastifyRequest, reply: FastifyReply) {
+  const body = bodyParams(request.body);
+  verifyCsrf(services.formSecret, 'login', request, body.csrf);
+  const next = safeAdminPath(body.next);
+  const session = loadSsoSession(services, request);
+  const credentials = typedCredentials(body, session?.username);
+  if (!credentials) return renderAdminLogin(services, request, reply, { next, error: 'Enter your username and your password.' }, 400);
+  const { username, password } = credentials;
+  const account = foldUsername(username).slice(0, MAX_USERNAME_LENGTH);
+  const audit = { clientIp: request.ip, appId: ADMIN_APP_ID, flavor: 'admin', verifier: services.verifier.kind };
+  const refuse = () => renderAdminLogin(services, request, reply, { next, username: username.slice(0, MAX_USERNAME_LENGTH), error: GENERIC_LOGIN_FAILURE }, 401);
+
+  if (isThrottled(services, account, request.ip)) {
+    services.audit.record({ event: 'login.throttled', username: account, ...audit }, request.log);
+    return refuse();
+  }
+  if (username.length > MAX_USERNAME_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
+    services.throttle.recordFailure(account, request.ip, nowSeconds(services));
+    services.audit.record({ event: 'login.failure', username: account, ...audit, detail: 'input too long' }, request.log);
+    return refuse();
+  }
+  const outcome = await services.verifier.verify(username, password);
+  if (!outcome.ok) {
+    if (outcome.reason === 'unavailable') {
+      services.audit.record({ event: 'login.unavailable', username: account, ...audit, detail: outcome.detail }, request.log);
+      return reply.page(503, 'unavailable', { title: 'Try again later' });
+    }
+    services.throttle.recordFailure(account, request.ip, nowSeconds(services));
+    services.audit.record({ event: 'login.failure', username: account, ...audit, detail: outcome.detail ?? outcome.reason }, request.log);
+    return refuse();
+  }
+  // A new session id on every password entry (no fixation); kiosk lifetimes on a kiosk browser.
+  startSsoSession(services, request, reply, outcome.user, sessionLifetimeFor(services, request));
+  entries.record(outcome.user.username, nowSeconds(services), outcome.user.groups ?? [], request.ip);
+  services.audit.record({ event: 'login.success', username: outcome.user.username, ...audit, detail: session ? 'password confirmed' : undefined }, request.log);
+  return reply.redirect(next, 303);
+}
+
+export function registerAdminLoginRoutes(app: FastifyInstance, entries: PasswordEntriesRepository): void {
+  const services = app.webiso;
+  app.get('/admin/login', async (request, reply) => renderAdminLogin(services, request, reply, { next: safeAdminPath((request.query as RawParams).next) }));
+  app.post('/admin/login', async (request, reply) => submitAdminLogin(services, entries, request, reply));
+}

@@ -1,0 +1,60 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { browserBinding, csrfToken, verifyCsrf } from '../http/csrf.ts';
+import { bodyParams } from '../login/granting-request.ts';
+import type { WebisoServices } from '../services.ts';
+import { EnrollmentInvalidError } from './errors.ts';
+import { setMachineCookie } from './machine-cookie.ts';
+
+const CODE = /^[A-Za-z0-9_-]{43}$/;
+const nowSeconds = (services: WebisoServices) => Math.floor(services.now() / 1000);
+
+function codeOf(request: FastifyRequest): string {
+  const code = (request.params as { code?: string }).code ?? '';
+  if (!CODE.test(code)) throw new EnrollmentInvalidError('This enrollment link is not valid: it is unknown, has expired or was already used. Ask an administrator for a new one.');
+  return code;
+}
+
+/** GET only shows what the link would do: link scanners and prefetchers must not burn the code. */
+function showEnrollment(services: WebisoServices, request: FastifyRequest, reply: FastifyReply) {
+  const code = codeOf(request);
+  const pending = services.machines.operations.pendingEnrollment(code);
+  const binding = browserBinding(request, reply);
+  return reply.page(200, 'kiosk-enroll', {
+    title: 'Enroll this browser as a kiosk',
+    fqdn: pending.fqdn,
+    lifetimeDays: pending.lifetimeDays,
+    usableUntil: new Date(pending.expiresAt * 1000).toISOString().slice(0, 16).replace('T', ' '),
+    action: `/machines/enroll/${code}`,
+    csrf: csrfToken(services.formSecret, 'confirm', binding),
+  });
+}
+
+/** POST (with the page's CSRF token) redeems the code once and installs the cookie in this browser. */
+async function redeemEnrollment(services: WebisoServices, request: FastifyRequest, reply: FastifyReply) {
+  const code = codeOf(request);
+  verifyCsrf(services.formSecret, 'confirm', request, bodyParams(request.body).csrf);
+  const minted = await services.machines.operations.redeemEnrollment(code, { name: 'enrollment', ip: request.ip });
+  setMachineCookie(reply, minted.cookie, minted.claims, nowSeconds(services));
+  request.log.warn({ event: 'machine.enrolled', fqdn: minted.machine.fqdn, version: minted.claims.ver, clientIp: request.ip }, 'machine.enrolled');
+  return reply.page(200, 'kiosk-enrolled', {
+    title: 'Kiosk enrolled',
+    fqdn: minted.machine.fqdn,
+    version: minted.claims.ver,
+    expiresAt: new Date(minted.claims.exp * 1000).toISOString().slice(0, 10),
+  });
+}
+
+/**
+ * The enrollment URLs printed by `webiso machine enroll`. The code is in the path, so these
+ * routes log at warn level only: Fastify's per-request info lines (which carry the path) are
+ * skipped and the code never reaches webiso's logs (docs/machines.md).
+ */
+export const machineRoutes = fp(
+  async (app: FastifyInstance) => {
+    const services = app.webiso;
+    app.get('/machines/enroll/:code', { logLevel: 'warn' }, async (request, reply) => showEnrollment(services, request, reply));
+    app.post('/machines/enroll/:code', { logLevel: 'warn' }, async (request, reply) => redeemEnrollment(services, request, reply));
+  },
+  { name: 'webiso-machines', fastify: '5.x', dependencies: ['webiso-views', 'webiso-errors', 'webiso-kiosk-cookie'] },
+);
