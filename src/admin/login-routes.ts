@@ -1,18 +1,16 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { foldUsername } from '../db/users.ts';
 import { browserBinding, csrfToken, verifyCsrf } from '../http/csrf.ts';
 import { bodyParams, type RawParams } from '../login/granting-request.ts';
-import { GENERIC_LOGIN_FAILURE, isThrottled } from '../login/routes.ts';
+import { checkPassword, MAX_USERNAME_LENGTH } from '../login/password-check.ts';
+import { GENERIC_LOGIN_FAILURE } from '../login/routes.ts';
 import { loadSsoSession, startSsoSession } from '../login/sso-session.ts';
 import { sessionLifetimeFor } from '../machines/kiosk.ts';
 import type { WebisoServices } from '../services.ts';
-import { MAX_PASSWORD_LENGTH } from '../verifiers/password-hash.ts';
 import { safeAdminPath } from './admin-session.ts';
 import type { PasswordEntriesRepository } from './password-entries.ts';
 
 /** The audit rows of admin logins carry this app id, so they are told apart from app logins. */
 export const ADMIN_APP_ID = 'webiso-admin';
-const MAX_USERNAME_LENGTH = 256;
 
 interface AdminLoginState {
   readonly next: string;
@@ -55,28 +53,11 @@ async function submitAdminLogin(services: WebisoServices, entries: PasswordEntri
   const credentials = typedCredentials(body, session?.username);
   if (!credentials) return renderAdminLogin(services, request, reply, { next, error: 'Enter your username and your password.' }, 400);
   const { username, password } = credentials;
-  const account = foldUsername(username).slice(0, MAX_USERNAME_LENGTH);
   const audit = { clientIp: request.ip, appId: ADMIN_APP_ID, flavor: 'admin', verifier: services.verifier.kind };
-  const refuse = () => renderAdminLogin(services, request, reply, { next, username: username.slice(0, MAX_USERNAME_LENGTH), error: GENERIC_LOGIN_FAILURE }, 401);
-
-  if (isThrottled(services, account, request.ip)) {
-    services.audit.record({ event: 'login.throttled', username: account, ...audit }, request.log);
-    return refuse();
-  }
-  if (username.length > MAX_USERNAME_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
-    services.throttle.recordFailure(account, request.ip, nowSeconds(services));
-    services.audit.record({ event: 'login.failure', username: account, ...audit, detail: 'input too long' }, request.log);
-    return refuse();
-  }
-  const outcome = await services.verifier.verify(username, password);
+  const outcome = await checkPassword(services, request, username, password, audit);
   if (!outcome.ok) {
-    if (outcome.reason === 'unavailable') {
-      services.audit.record({ event: 'login.unavailable', username: account, ...audit, detail: outcome.detail }, request.log);
-      return reply.page(503, 'unavailable', { title: 'Try again later' });
-    }
-    services.throttle.recordFailure(account, request.ip, nowSeconds(services));
-    services.audit.record({ event: 'login.failure', username: account, ...audit, detail: outcome.detail ?? outcome.reason }, request.log);
-    return refuse();
+    if (outcome.reason === 'unavailable') return reply.page(503, 'unavailable', { title: 'Try again later' });
+    return renderAdminLogin(services, request, reply, { next, username: username.slice(0, MAX_USERNAME_LENGTH), error: GENERIC_LOGIN_FAILURE }, 401);
   }
   // A new session id on every password entry (no fixation); kiosk lifetimes on a kiosk browser.
   startSsoSession(services, request, reply, outcome.user, sessionLifetimeFor(services, request));

@@ -1,13 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { foldUsername } from '../db/users.ts';
 import { FlavorNotAllowedError } from '../errors.ts';
 import { FLAVORS } from '../flavors/index.ts';
 import type { AppErrorCode, Flavor, FlavorContext } from '../flavors/flavor.ts';
 import { browserBinding, csrfToken, verifyCsrf } from '../http/csrf.ts';
 import { kioskLoginView, sessionLifetimeFor } from '../machines/kiosk.ts';
 import type { WebisoServices } from '../services.ts';
-import { MAX_PASSWORD_LENGTH } from '../verifiers/password-hash.ts';
 import {
   bodyParams,
   parseGrantingRequest,
@@ -18,11 +16,11 @@ import {
 } from './granting-request.ts';
 import { signGrant, type GrantSubject } from './grant.ts';
 import { openLoginContext, sealLoginContext } from './login-context.ts';
+import { checkPassword, MAX_USERNAME_LENGTH } from './password-check.ts';
 import { loadSsoSession, startSsoSession, touchSsoSession } from './sso-session.ts';
 
 /** One message for unknown user, wrong password, disabled account and throttling alike. */
 export const GENERIC_LOGIN_FAILURE = 'The username or password is not correct, or too many attempts were made. Please try again later.';
-const MAX_USERNAME_LENGTH = 256;
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -152,15 +150,6 @@ function readCredentials(body: RawParams): { username: string; password: string 
   return { username: trimmed, password };
 }
 
-export function isThrottled(services: WebisoServices, account: string, ip: string): boolean {
-  const { windowSeconds, maxFailuresPerAccount, maxFailuresPerIp } = services.config.throttle;
-  const since = seconds(services) - windowSeconds;
-  return (
-    services.throttle.failuresSince('account', account, since) >= maxFailuresPerAccount ||
-    services.throttle.failuresSince('ip', ip, since) >= maxFailuresPerIp
-  );
-}
-
 /** Step 2 of a login: the person submits the login form. */
 async function handleLoginSubmission(services: WebisoServices, httpRequest: FastifyRequest, reply: FastifyReply, body: RawParams) {
   const binding = verifyCsrf(services.formSecret, 'login', httpRequest, body.csrf);
@@ -177,28 +166,10 @@ async function handleLoginSubmission(services: WebisoServices, httpRequest: Fast
     return renderLoginForm(services, httpRequest, reply, request, { error: 'Enter your username and your password.', username: typeof body.username === 'string' ? body.username.slice(0, MAX_USERNAME_LENGTH) : '' }, 400);
   }
   const { username, password } = credentials;
-  const account = foldUsername(username).slice(0, MAX_USERNAME_LENGTH);
-  const refuse = () => renderLoginForm(services, httpRequest, reply, request, { error: GENERIC_LOGIN_FAILURE, username: username.slice(0, MAX_USERNAME_LENGTH) }, 401);
-
-  if (isThrottled(services, account, httpRequest.ip)) {
-    services.audit.record({ event: 'login.throttled', username: account, ...audit }, httpRequest.log);
-    return refuse();
-  }
-  if (username.length > MAX_USERNAME_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
-    services.throttle.recordFailure(account, httpRequest.ip, seconds(services));
-    services.audit.record({ event: 'login.failure', username: account, ...audit, detail: 'input too long' }, httpRequest.log);
-    return refuse();
-  }
-
-  const outcome = await services.verifier.verify(username, password);
+  const outcome = await checkPassword(services, httpRequest, username, password, audit);
   if (!outcome.ok) {
-    if (outcome.reason === 'unavailable') {
-      services.audit.record({ event: 'login.unavailable', username: account, ...audit, detail: outcome.detail }, httpRequest.log);
-      return reply.page(503, 'unavailable', { title: 'Try again later' });
-    }
-    services.throttle.recordFailure(account, httpRequest.ip, seconds(services));
-    services.audit.record({ event: 'login.failure', username: account, ...audit, detail: outcome.detail ?? outcome.reason }, httpRequest.log);
-    return refuse();
+    if (outcome.reason === 'unavailable') return reply.page(503, 'unavailable', { title: 'Try again later' });
+    return renderLoginForm(services, httpRequest, reply, request, { error: GENERIC_LOGIN_FAILURE, username: username.slice(0, MAX_USERNAME_LENGTH) }, 401);
   }
 
   const context = flavorContext(services, httpRequest, request);

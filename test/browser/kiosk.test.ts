@@ -1,60 +1,23 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { FastifyInstance } from 'fastify';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { buildApp } from '../../src/app.ts';
-import { parseConfig } from '../../src/config/load.ts';
-import { buildDemoApp } from '../../src/demo/app.ts';
 import { MACHINE_COOKIE } from '../../src/machines/machine-cookie.ts';
-import { hashPassword } from '../../src/verifiers/password-hash.ts';
-import { freePort, launchChromium } from '../support/browser.ts';
+import { launchChromium } from '../support/browser.ts';
+import { startDemoStack, type DemoStack } from '../support/demo-stack.ts';
 
 const ADMIN = { name: 'root', password: 'admin correct horse battery' };
 const ALICE = { name: 'alice', password: 'alice correct horse battery' };
 const FQDN = 'kiosk1.kiosk.example.edu';
 
-interface KioskStack {
-  readonly webiso: FastifyInstance;
-  readonly demo: FastifyInstance;
-  readonly webisoUrl: string;
-  readonly demoUrl: string;
-  close(): Promise<void>;
-}
-
-/** webiso and the demo app on loopback (`localhost` is a secure context, so __Host- cookies work over http). */
-async function startKioskStack(): Promise<KioskStack> {
-  const [webisoPort, demoPort] = [await freePort(), await freePort()];
-  const webisoUrl = `http://localhost:${webisoPort}`;
-  const demoUrl = `http://localhost:${demoPort}`;
-  const dataDir = mkdtempSync(join(tmpdir(), 'webiso-kiosk-browser-'));
-  const config = parseConfig({
-    issuer: webisoUrl,
-    dataDir,
-    logLevel: 'silent',
-    apps: [{ id: 'demo', name: 'webiso demo app', returnUrls: [`${demoUrl}/webiso/callback`], flavors: ['basic', 'machineoruser'] }],
-    machines: { mintPolicy: [{ roles: ['admin'], fqdns: ['*.kiosk.example.edu'] }] },
+/** webiso and the demo app on loopback, with the machineoruser flavor and kiosk minting for admins. */
+function startKioskStack(): Promise<DemoStack> {
+  return startDemoStack({
+    users: [{ ...ADMIN, roles: ['admin'] }, ALICE],
+    configOverrides: ({ demoUrl }) => ({
+      apps: [{ id: 'demo', name: 'webiso demo app', returnUrls: [`${demoUrl}/webiso/callback`], flavors: ['basic', 'machineoruser'] }],
+      machines: { mintPolicy: [{ roles: ['admin'], fqdns: ['*.kiosk.example.edu'] }] },
+    }),
   });
-  const webiso = await buildApp(config, { logger: false });
-  webiso.webiso.users.add(ADMIN.name, await hashPassword(ADMIN.password), ['admin'], new Date());
-  webiso.webiso.users.add(ALICE.name, await hashPassword(ALICE.password), [], new Date());
-  await webiso.listen({ host: '127.0.0.1', port: webisoPort });
-  const demo = buildDemoApp({ issuer: webisoUrl, appId: 'demo', publicUrl: demoUrl, cookieSecret: randomBytes(32) });
-  await demo.listen({ host: '127.0.0.1', port: demoPort });
-  return {
-    webiso,
-    demo,
-    webisoUrl,
-    demoUrl,
-    async close() {
-      await demo.close();
-      await webiso.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
 }
 
 /** Counts webiso login pages with a password field: "no prompt" is observed, not assumed. */
@@ -84,7 +47,7 @@ async function adminLogsIn(page: Page, webisoUrl: string) {
 }
 
 describe('browser: a kiosk in real Chromium', () => {
-  let stack: KioskStack;
+  let stack: DemoStack;
   let browser: Browser;
   let kiosk: BrowserContext;
   let page: Page;

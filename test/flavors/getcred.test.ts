@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { createLocalJWKSet, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { createGrantVerifier, decryptCredentials, writeCredentialCache, type Identity } from '../../src/client/index.ts';
 import { startKdc, type Kdc } from '../support/kdc.ts';
-import { CookieJar, createTestApp, hiddenField, HTML, ISSUER, testConfig, type TestApp } from '../support/webiso.ts';
+import { createTestApp, hiddenField, HTML, ISSUER, loginThroughForm, testConfig, type TestApp } from '../support/webiso.ts';
 
 const run = promisify(execFile);
 const IMAP = 'imap/mail.test.webiso@TEST.WEBISO';
@@ -22,22 +22,6 @@ async function appKeys() {
 
 function getcredQuery(target: string, extra: Record<string, string> = {}) {
   return new URLSearchParams({ appid: 'mail', return: RETURN, flavor: 'getcred', nonce: 'gc-nonce-1', target, ...extra }).toString();
-}
-
-async function submitLogin(app: TestApp['app'], query: string, fields: Record<string, string>, jar = new CookieJar()) {
-  const form = await app.inject({ method: 'GET', url: `/login?${query}`, headers: { ...HTML, ...jar.header() } });
-  jar.store(form);
-  const ctx = hiddenField(form.body, 'ctx');
-  const csrf = hiddenField(form.body, 'csrf');
-  if (!ctx || !csrf) return { form, response: form, jar };
-  const response = await app.inject({
-    method: 'POST',
-    url: '/login',
-    headers: { ...HTML, ...jar.header(), 'content-type': 'application/x-www-form-urlencoded' },
-    payload: new URLSearchParams({ ctx, csrf, ...fields }).toString(),
-  });
-  jar.store(response);
-  return { form, response, jar };
 }
 
 async function klist(file: string, krb5Config: string): Promise<string> {
@@ -87,7 +71,7 @@ describe('getcred flavor against a real MIT KDC', () => {
   });
 
   it('an allowed target yields a grant naming it and an encrypted ccache with exactly that ticket', async () => {
-    const { form, response } = await submitLogin(test.app, getcredQuery(IMAP), { username: 'alice', password: 'alice-password-1' });
+    const { form, response } = await loginThroughForm(test.app, { query: getcredQuery(IMAP), username: 'alice', password: 'alice-password-1' });
     assert.match(form.body, /asks for a Kerberos ticket/);
     assert.match(form.body, /imap\/mail\.test\.webiso@TEST\.WEBISO/);
     const grant = hiddenField(response.body, 'grant');
@@ -143,7 +127,7 @@ describe('getcred flavor against a real MIT KDC', () => {
   });
 
   it('an SSO session alone is not enough: getcred always prompts', async () => {
-    const { jar } = await submitLogin(test.app, getcredQuery(IMAP), { username: 'alice', password: 'alice-password-1' });
+    const { jar } = await loginThroughForm(test.app, { query: getcredQuery(IMAP), username: 'alice', password: 'alice-password-1' });
     const again = await test.app.inject({ method: 'GET', url: `/login?${getcredQuery(IMAP)}`, headers: { ...HTML, ...jar.header() } });
     assert.match(again.body, /name="password"/);
     const basic = new URLSearchParams({ appid: 'mail', return: RETURN, flavor: 'basic', nonce: 'n2' }).toString();
@@ -153,24 +137,24 @@ describe('getcred flavor against a real MIT KDC', () => {
 
   it('confirm: true names app and service, and a declined consent hands over nothing', async () => {
     const query = new URLSearchParams({ appid: 'careful', return: 'https://careful.example.edu/cb', flavor: 'getcred', nonce: 'n3', target: IMAP }).toString();
-    const declined = await submitLogin(test.app, query, { username: 'alice', password: 'alice-password-1', consent: 'deny' });
+    const declined = await loginThroughForm(test.app, { query, username: 'alice', password: 'alice-password-1', fields: { consent: 'deny' } });
     assert.match(declined.form.body, /Careful app/);
     assert.match(declined.form.body, /id="login-deny"/);
     assert.equal(hiddenField(declined.response.body, 'error'), 'access_denied');
     assert.equal(hiddenField(declined.response.body, 'creds'), undefined);
-    const allowed = await submitLogin(test.app, query, { username: 'alice', password: 'alice-password-1', consent: 'allow' });
+    const allowed = await loginThroughForm(test.app, { query, username: 'alice', password: 'alice-password-1', fields: { consent: 'allow' } });
     assert.ok(hiddenField(allowed.response.body, 'creds'));
   });
 
   it('a wrong password gets the generic failure and no ticket', async () => {
-    const { response } = await submitLogin(test.app, getcredQuery(IMAP), { username: 'bob', password: 'not-bobs-password' });
+    const { response } = await loginThroughForm(test.app, { query: getcredQuery(IMAP), username: 'bob', password: 'not-bobs-password' });
     assert.equal(response.statusCode, 401);
     assert.equal(hiddenField(response.body, 'creds'), undefined);
   });
 
   it('tampered creds, creds swapped between two logins, and the wrong key are all refused', async () => {
-    const first = await submitLogin(test.app, getcredQuery(IMAP), { username: 'alice', password: 'alice-password-1' });
-    const second = await submitLogin(test.app, getcredQuery(IMAP), { username: 'bob', password: 'bob-password-1' });
+    const first = await loginThroughForm(test.app, { query: getcredQuery(IMAP), username: 'alice', password: 'alice-password-1' });
+    const second = await loginThroughForm(test.app, { query: getcredQuery(IMAP), username: 'bob', password: 'bob-password-1' });
     const aliceIdentity = await verifyGrant(hiddenField(first.response.body, 'grant') ?? '');
     const bobCreds = hiddenField(second.response.body, 'creds') ?? '';
     const aliceCreds = hiddenField(first.response.body, 'creds') ?? '';
@@ -185,7 +169,7 @@ describe('getcred flavor against a real MIT KDC', () => {
   });
 
   it('a target the policy allows but the KDC refuses yields access_denied, audited with the KDC reason', async () => {
-    const { response } = await submitLogin(test.app, getcredQuery('imap/ghost.test.webiso@TEST.WEBISO'), { username: 'alice', password: 'alice-password-1' });
+    const { response } = await loginThroughForm(test.app, { query: getcredQuery('imap/ghost.test.webiso@TEST.WEBISO'), username: 'alice', password: 'alice-password-1' });
     assert.equal(hiddenField(response.body, 'error'), 'access_denied');
     assert.equal(hiddenField(response.body, 'creds'), undefined);
     const audited = test.app.webiso.audit.recent(3).find((event) => event.event === 'grant.error');
@@ -201,7 +185,7 @@ describe('getcred flavor against a real MIT KDC', () => {
     const outage = await createTestApp({ config, users: [] });
     try {
       await stopped.stop();
-      const { response } = await submitLogin(outage.app, getcredQuery(IMAP), { username: 'alice', password: 'alice-password-1' });
+      const { response } = await loginThroughForm(outage.app, { query: getcredQuery(IMAP), username: 'alice', password: 'alice-password-1' });
       assert.equal(response.statusCode, 503);
       assert.match(response.body, /try again/i);
       assert.equal(outage.app.webiso.audit.recent(1)[0]?.event, 'login.unavailable');

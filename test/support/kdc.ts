@@ -10,12 +10,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants as fsConstants } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createConnection, createServer } from 'node:net';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createSocket } from 'node:dgram';
-import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
+import { abandonStart, findBinary, freeTcpPort, makeTempDir, runTool, startWithPortRetry, stopper, waitUntilServing } from './process.ts';
 
 export interface KdcPrincipal {
   readonly name: string;
@@ -53,34 +51,21 @@ export const DEFAULT_KDC_USERS: readonly KdcPrincipal[] = [
   { name: 'bob', password: 'bob-password-1' },
 ];
 
-const START_ATTEMPTS = 3;
-const READY_TIMEOUT_MS = 5000;
+const INSTALL_HINT = 'install krb5-kdc, krb5-admin-server and krb5-user';
 
-export async function startKdc(opts: StartKdcOptions = {}): Promise<Kdc> {
-  let lastError: unknown;
-  // The free port is chosen before krb5kdc binds it; another test may grab it in between.
-  for (let attempt = 0; attempt < START_ATTEMPTS; attempt++) {
-    try {
-      return await startKdcOnce(opts);
-    } catch (err) {
-      lastError = err;
-      if (!(err instanceof PortRaceError)) throw err;
-    }
-  }
-  throw lastError;
+export function startKdc(opts: StartKdcOptions = {}): Promise<Kdc> {
+  return startWithPortRetry(() => startKdcOnce(opts));
 }
-
-class PortRaceError extends Error {}
 
 async function startKdcOnce(opts: StartKdcOptions): Promise<Kdc> {
   const realm = opts.realm ?? DEFAULT_REALM;
   const service = opts.servicePrincipal ?? DEFAULT_SERVICE;
   const binaries = {
-    kdb5Util: findBinary('kdb5_util'),
-    kadmin: findBinary('kadmin.local'),
-    krb5kdc: findBinary('krb5kdc'),
+    kdb5Util: findBinary('kdb5_util', INSTALL_HINT),
+    kadmin: findBinary('kadmin.local', INSTALL_HINT),
+    krb5kdc: findBinary('krb5kdc', INSTALL_HINT),
   };
-  const dir = await mkdtemp(join(tmpdir(), 'webiso-kdc-'));
+  const dir = await makeTempDir('webiso-kdc-');
   let kdcProcess: ChildProcess | undefined;
   try {
     const port = await freeUdpAndTcpPort();
@@ -104,7 +89,7 @@ async function startKdcOnce(opts: StartKdcOptions): Promise<Kdc> {
     await kadminQuery(binaries.kadmin, env, `ktadd -k ${paths.keytab} ${service}`, /added to keytab/);
 
     kdcProcess = spawn(binaries.krb5kdc, ['-n'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    await waitUntilServing(kdcProcess, port, () => readFile(paths.log, 'utf8').catch(() => ''));
+    await waitUntilServing(kdcProcess, port, { name: 'krb5kdc', readLog: () => readFile(paths.log, 'utf8').catch(() => '') });
     const stop = stopper(kdcProcess, dir);
     return {
       realm,
@@ -117,8 +102,7 @@ async function startKdcOnce(opts: StartKdcOptions): Promise<Kdc> {
       stop,
     };
   } catch (err) {
-    kdcProcess?.kill('SIGKILL');
-    await rm(dir, { recursive: true, force: true });
+    await abandonStart(kdcProcess, dir);
     throw err;
   }
 }
@@ -174,58 +158,6 @@ async function kadminAddPrincipal(kadmin: string, env: NodeJS.ProcessEnv, name: 
   await kadminQuery(kadmin, env, `addprinc ${name}`, /Principal ".*" created/, `${password}\n${password}\n`);
 }
 
-function stopper(child: ChildProcess, dir: string): () => Promise<void> {
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  let stopped: Promise<void> | undefined;
-  return () =>
-    (stopped ??= (async () => {
-      process.removeListener('exit', killOnExit);
-      await terminate(child);
-      await rm(dir, { recursive: true, force: true });
-    })());
-}
-
-// ---- small process/network helpers (duplicated in slapd.ts so each harness stands alone) ----
-
-/** Finds a binary on PATH or in the sbin directories (not on a normal user's PATH), or throws. */
-function findBinary(name: string): string {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/bin'];
-  for (const d of dirs.filter(Boolean)) {
-    const candidate = join(d, name);
-    try {
-      accessSync(candidate, fsConstants.X_OK);
-      return candidate;
-    } catch {
-      // keep looking
-    }
-  }
-  throw new Error(`test harness: '${name}' not found (install krb5-kdc, krb5-admin-server and krb5-user)`);
-}
-
-interface ToolOptions {
-  readonly env: NodeJS.ProcessEnv;
-  readonly input?: string | undefined;
-}
-
-/** Runs a tool to completion; rejects with its stderr when it fails. */
-function runTool(file: string, args: readonly string[], { env, input }: ToolOptions) {
-  return new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(file, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.stdin.on('error', () => {}); // the tool may exit before reading its input
-    child.stdin.end(input ?? '');
-    child.on('error', (err) => reject(new Error(`${file}: ${err.message}`)));
-    child.on('close', (code) => {
-      if (code === 0) resolve({ stdout, stderr });
-      else reject(new Error(`${file} ${args.join(' ')} exited with ${code}:\n${stderr}${stdout}`));
-    });
-  });
-}
-
 /** A port that is free for both UDP and TCP on 127.0.0.1 right now. */
 async function freeUdpAndTcpPort(): Promise<number> {
   for (let i = 0; i < 20; i++) {
@@ -235,61 +167,10 @@ async function freeUdpAndTcpPort(): Promise<number> {
   throw new Error('test KDC: no free UDP+TCP port found');
 }
 
-function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
 function udpPortFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createSocket('udp4');
     socket.on('error', () => resolve(false));
     socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
   });
-}
-
-function tcpAnswers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-/** Polls until the daemon accepts TCP connections; throws with its stderr and log if it dies first. */
-async function waitUntilServing(child: ChildProcess, port: number, readLog: () => Promise<string>) {
-  let stderr = '';
-  let exited: number | string | null | undefined;
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  child.once('exit', (code, signal) => (exited = code ?? signal));
-  child.once('error', (err) => (exited = err.message));
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (exited !== undefined) {
-      const message = `krb5kdc exited (${exited}):\n${stderr}\n${await readLog()}`;
-      throw /in use/i.test(message) ? new PortRaceError(message) : new Error(message);
-    }
-    if (await tcpAnswers(port)) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`krb5kdc did not answer on port ${port} within ${READY_TIMEOUT_MS} ms:\n${stderr}\n${await readLog()}`);
-}
-
-/** SIGTERM, then SIGKILL if the daemon has not exited after a second. */
-async function terminate(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 1000);
-  await exited;
-  clearTimeout(timer);
 }

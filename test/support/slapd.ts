@@ -13,11 +13,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { accessSync, constants as fsConstants } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createConnection, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { abandonStart, findBinary, freeTcpPort, makeTempDir, runTool, startWithPortRetry, stopper, waitUntilServing } from './process.ts';
 
 export interface StartSlapdOptions {
   /** `allow bind_anon_dn`: a DN with an empty password binds as anonymous (AD-like, RFC 4513 §5.1.2) */
@@ -54,29 +52,16 @@ export const LDAP_USERS = {
 
 const SCHEMA_DIR = '/etc/ldap/schema';
 const MODULE_DIR = '/usr/lib/ldap';
-const START_ATTEMPTS = 3;
-const READY_TIMEOUT_MS = 5000;
+const INSTALL_HINT = 'install slapd and ldap-utils';
 
-export async function startSlapd(opts: StartSlapdOptions = {}): Promise<Slapd> {
-  let lastError: unknown;
-  // The free port is chosen before slapd binds it; another test may grab it in between.
-  for (let attempt = 0; attempt < START_ATTEMPTS; attempt++) {
-    try {
-      return await startSlapdOnce(opts);
-    } catch (err) {
-      lastError = err;
-      if (!(err instanceof PortRaceError)) throw err;
-    }
-  }
-  throw lastError;
+export function startSlapd(opts: StartSlapdOptions = {}): Promise<Slapd> {
+  return startWithPortRetry(() => startSlapdOnce(opts));
 }
 
-class PortRaceError extends Error {}
-
 async function startSlapdOnce(opts: StartSlapdOptions): Promise<Slapd> {
-  const slapdBinary = findBinary('slapd');
-  const ldapadd = findBinary('ldapadd');
-  const dir = await mkdtemp(join(tmpdir(), 'webiso-slapd-'));
+  const slapdBinary = findBinary('slapd', INSTALL_HINT);
+  const ldapadd = findBinary('ldapadd', INSTALL_HINT);
+  const dir = await makeTempDir('webiso-slapd-');
   let child: ChildProcess | undefined;
   try {
     const port = await freeTcpPort();
@@ -89,7 +74,7 @@ async function startSlapdOnce(opts: StartSlapdOptions): Promise<Slapd> {
     await writeFile(confPath, slapdConf(dir, rootDn, rootPassword, opts));
 
     child = spawn(slapdBinary, ['-d', '0', '-h', `${url}/`, '-f', confPath], { stdio: ['ignore', 'ignore', 'pipe'] });
-    await waitUntilServing(child, port);
+    await waitUntilServing(child, port, { name: 'slapd' });
 
     const ldifPath = join(dir, 'init.ldif');
     await writeFile(ldifPath, defaultLdif(servicePassword) + (opts.ldif ? `\n${opts.ldif.trim()}\n` : ''));
@@ -111,8 +96,7 @@ async function startSlapdOnce(opts: StartSlapdOptions): Promise<Slapd> {
       stop: stopper(child, dir),
     };
   } catch (err) {
-    child?.kill('SIGKILL');
-    await rm(dir, { recursive: true, force: true });
+    await abandonStart(child, dir);
     throw err;
   }
 }
@@ -191,98 +175,4 @@ function ssha(password: string): string {
   const salt = randomBytes(8);
   const digest = createHash('sha1').update(password, 'utf8').update(salt).digest();
   return `{SSHA}${Buffer.concat([digest, salt]).toString('base64')}`;
-}
-
-function stopper(child: ChildProcess, dir: string): () => Promise<void> {
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  let stopped: Promise<void> | undefined;
-  return () =>
-    (stopped ??= (async () => {
-      process.removeListener('exit', killOnExit);
-      await terminate(child);
-      await rm(dir, { recursive: true, force: true });
-    })());
-}
-
-// ---- small process/network helpers (duplicated in kdc.ts so each harness stands alone) ----
-
-function findBinary(name: string): string {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/bin'];
-  for (const d of dirs.filter(Boolean)) {
-    const candidate = join(d, name);
-    try {
-      accessSync(candidate, fsConstants.X_OK);
-      return candidate;
-    } catch {
-      // keep looking
-    }
-  }
-  throw new Error(`test harness: '${name}' not found (install slapd and ldap-utils)`);
-}
-
-function runTool(file: string, args: readonly string[]) {
-  return new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', (err) => reject(new Error(`${file}: ${err.message}`)));
-    child.on('close', (code) => {
-      if (code === 0) resolve({ stdout, stderr });
-      else reject(new Error(`${file} ${args.join(' ')} exited with ${code}:\n${stderr}${stdout}`));
-    });
-  });
-}
-
-function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-function tcpAnswers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-/** Polls until slapd accepts TCP connections; throws with its stderr if it dies first. */
-async function waitUntilServing(child: ChildProcess, port: number) {
-  let stderr = '';
-  let exited: number | string | null | undefined;
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  child.once('exit', (code, signal) => (exited = code ?? signal));
-  child.once('error', (err) => (exited = err.message));
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (exited !== undefined) {
-      const message = `slapd exited (${exited}):\n${stderr}`;
-      throw /in use/i.test(message) ? new PortRaceError(message) : new Error(message);
-    }
-    if (await tcpAnswers(port)) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`slapd did not answer on port ${port} within ${READY_TIMEOUT_MS} ms:\n${stderr}`);
-}
-
-/** SIGTERM, then SIGKILL if the daemon has not exited after a second. */
-async function terminate(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 1000);
-  await exited;
-  clearTimeout(timer);
 }

@@ -85,12 +85,23 @@ export function loginQuery(overrides: Record<string, string> = {}): string {
 
 export const HTML = { accept: 'text/html' };
 
-/** Runs the granting request and the login form; returns the final response and the jar. */
+/**
+ * Runs the granting request and the login form; returns the final response and the jar.
+ * `query` is either overrides of loginQuery's defaults or a whole query string; `fields` are
+ * posted with the credentials (e.g. `consent`).
+ */
 export async function loginThroughForm(
   app: FastifyInstance,
-  { username = 'alice', password = 'correct horse battery staple', query = {}, jar = new CookieJar() }: { username?: string; password?: string; query?: Record<string, string>; jar?: CookieJar } = {},
+  {
+    username = 'alice',
+    password = 'correct horse battery staple',
+    query = {},
+    fields = {},
+    jar = new CookieJar(),
+  }: { username?: string; password?: string; query?: Record<string, string> | string; fields?: Record<string, string>; jar?: CookieJar } = {},
 ) {
-  const form = await app.inject({ method: 'GET', url: `/login?${loginQuery(query)}`, headers: { ...HTML, ...jar.header() } });
+  const search = typeof query === 'string' ? query : loginQuery(query);
+  const form = await app.inject({ method: 'GET', url: `/login?${search}`, headers: { ...HTML, ...jar.header() } });
   jar.store(form);
   const ctx = hiddenField(form.body, 'ctx');
   const csrf = hiddenField(form.body, 'csrf');
@@ -99,7 +110,7 @@ export async function loginThroughForm(
     method: 'POST',
     url: '/login',
     headers: { ...HTML, ...jar.header(), 'content-type': 'application/x-www-form-urlencoded' },
-    payload: new URLSearchParams({ ctx, csrf, username, password }).toString(),
+    payload: new URLSearchParams({ ctx, csrf, username, password, ...fields }).toString(),
   });
   jar.store(response);
   return { form, response, jar };
