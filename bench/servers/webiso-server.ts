@@ -1,0 +1,66 @@
+// webiso started the way `webiso serve` starts it (startServer), with one account and one SSO
+// session obtained through the real login form, so the benchmark drives a real cookie.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { parseConfig } from '../../src/config/load.ts';
+import { startServer } from '../../src/server.ts';
+import { hashPassword } from '../../src/verifiers/password-hash.ts';
+import { announceAndServe, freePort, HOST } from './child.ts';
+
+const USERNAME = 'bench';
+const PASSWORD = 'a benchmark passphrase that is long enough';
+
+function hiddenField(html: string, name: string): string {
+  const value = new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1];
+  if (value === undefined) throw new Error(`login form has no "${name}" field`);
+  return value.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+}
+
+function cookie(response: { cookies: Array<{ name: string; value: string }> }, name: string): string {
+  const value = response.cookies.find((c) => c.name === name)?.value;
+  if (!value) throw new Error(`no ${name} cookie was set`);
+  return value;
+}
+
+/** GET the form, POST the password: the same two steps a browser takes. Returns the SSO cookie value. */
+async function logIn(app: FastifyInstance, loginPath: string): Promise<string> {
+  const form = await app.inject({ method: 'GET', url: loginPath, headers: { accept: 'text/html' } });
+  if (form.statusCode !== 200) throw new Error(`GET ${loginPath}: ${form.statusCode}`);
+  const csrfCookie = cookie(form, '__Host-webiso_csrf');
+  const submitted = await app.inject({
+    method: 'POST',
+    url: '/login',
+    headers: { accept: 'text/html', cookie: `__Host-webiso_csrf=${csrfCookie}`, 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({ ctx: hiddenField(form.body, 'ctx'), csrf: hiddenField(form.body, 'csrf'), username: USERNAME, password: PASSWORD }).toString(),
+  });
+  if (submitted.statusCode !== 200 || !submitted.body.includes('name="grant"')) throw new Error(`POST /login: ${submitted.statusCode}, no grant`);
+  return cookie(submitted, '__Host-webiso_login');
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), 'webiso-bench-'));
+const port = await freePort();
+const issuer = `http://${HOST}:${port}`;
+const config = parseConfig({
+  issuer,
+  listen: { host: HOST, port },
+  dataDir,
+  // warn, not info: per-request audit lines would measure the log sink rather than the server
+  logLevel: 'warn',
+  apps: [{ id: 'bench', name: 'Benchmark App', returnUrls: ['http://127.0.0.1:9/cb'], flavors: ['basic'] }],
+});
+const server = await startServer(config);
+try {
+  server.app.webiso.users.add(USERNAME, await hashPassword(PASSWORD), [], new Date());
+  const loginPath = `/login?${new URLSearchParams({ appid: 'bench', return: 'http://127.0.0.1:9/cb', flavor: 'basic', nonce: 'bench-nonce-0123456789' })}`;
+  const ssoCookie = await logIn(server.app, loginPath);
+  announceAndServe({ url: server.url, issuer, loginPath, cookie: `__Host-webiso_login=${ssoCookie}` }, async () => {
+    await server.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+} catch (error) {
+  await server.close();
+  rmSync(dataDir, { recursive: true, force: true });
+  throw error;
+}
