@@ -75,6 +75,7 @@ export async function buildApp(config: WebisoConfig, options: BuildAppOptions = 
   await app.register(adminRoutes);
   app.addHook('onClose', async () => {
     await services.verifier.close?.();
+    services.audit.flush();
     if (!options.db) services.db.close();
   });
   return app;

@@ -14,6 +14,7 @@ function startHousekeeping(app: FastifyInstance): NodeJS.Timeout {
     const nowSeconds = Math.floor(app.webiso.now() / 1000);
     app.webiso.sessions.purgeExpired(nowSeconds);
     app.webiso.throttle.purgeBefore(nowSeconds - app.webiso.config.throttle.windowSeconds);
+    app.webiso.db.pragma('wal_checkpoint(PASSIVE)');
   }, 60_000);
   timer.unref();
   return timer;

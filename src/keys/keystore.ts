@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
+import { createCompactSigner, type CompactSigner } from './compact-jws.ts';
 import type { KeyPurpose, KeysRepository, StoredKey } from './keys-repository.ts';
 
 export type SigningAlgorithm = 'EdDSA' | 'ES256';
@@ -33,6 +34,8 @@ export interface Keystore {
   ensureKey(purpose: KeyPurpose, alg: SigningAlgorithm): Promise<void>;
   rotate(purpose: KeyPurpose, alg: SigningAlgorithm): Promise<string>;
   activeKey(purpose: KeyPurpose): Promise<ActiveSigningKey>;
+  /** The active key as a synchronous compact-JWS signer (the grant hot path). */
+  activeSigner(purpose: KeyPurpose): CompactSigner;
   /** Public keys still worth trusting for a purpose (active plus retired-but-published). */
   publicJwks(purpose: KeyPurpose): { keys: JWK[] };
   verificationKey(purpose: KeyPurpose, kid: string): Promise<CryptoKey | undefined>;
@@ -40,6 +43,7 @@ export interface Keystore {
 
 export function createKeystore({ repository, now, retiredKeyGraceSeconds }: KeystoreOptions): Keystore {
   const imported = new Map<string, Promise<CryptoKey>>();
+  const signers = new Map<string, CompactSigner>();
   const cache = new Map<KeyPurpose, { loadedAt: number; keys: StoredKey[] }>();
   const nowSeconds = () => Math.floor(now() / 1000);
 
@@ -80,6 +84,16 @@ export function createKeystore({ repository, now, retiredKeyGraceSeconds }: Keys
       const active = keysFor(purpose).find((key) => key.retiredAt === null && key.privateJwk !== null);
       if (!active || active.privateJwk === null) throw new Error(`no active ${purpose} signing key`);
       return { kid: active.kid, alg: active.alg as SigningAlgorithm, key: await importOnce(`private:${active.kid}`, active.privateJwk, active.alg) };
+    },
+    activeSigner(purpose) {
+      const active = keysFor(purpose).find((key) => key.retiredAt === null && key.privateJwk !== null);
+      if (!active || active.privateJwk === null) throw new Error(`no active ${purpose} signing key`);
+      let signer = signers.get(active.kid);
+      if (!signer) {
+        signer = createCompactSigner(active.kid, active.alg as SigningAlgorithm, active.privateJwk);
+        signers.set(active.kid, signer);
+      }
+      return signer;
     },
     publicJwks(purpose) {
       return { keys: keysFor(purpose).filter(publishable).map((key) => JSON.parse(key.publicJwk) as JWK) };

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { SignJWT } from 'jose';
 import type { Keystore } from '../keys/keystore.ts';
 import type { ResolvedGrantingRequest } from './granting-request.ts';
 
@@ -39,23 +38,25 @@ function subjectClaims(subject: GrantSubject): Record<string, unknown> {
 }
 
 export async function signGrant(input: SignGrantInput): Promise<IssuedGrant> {
-  const { kid, alg, key } = await input.keystore.activeKey('grant');
+  const signer = input.keystore.activeSigner('grant');
   const jti = randomBytes(18).toString('base64url');
   const expiresAt = input.nowSeconds + input.lifetimeSeconds;
-  const token = await new SignJWT({
-    ...input.extraClaims,
-    ...subjectClaims(input.subject),
-    flavor: input.request.flavor,
-    nonce: input.request.nonce,
-    auth_time: input.subject.authTime,
-    amr: [...input.subject.amr],
-  })
-    .setProtectedHeader({ alg, kid, typ: GRANT_TYP })
-    .setIssuer(input.issuer)
-    .setAudience(input.request.app.id)
-    .setIssuedAt(input.nowSeconds)
-    .setExpirationTime(expiresAt)
-    .setJti(jti)
-    .sign(key);
+  // Registered claims last, so flavor-specific extras can never overwrite them.
+  const token = signer.sign(
+    { typ: GRANT_TYP },
+    {
+      ...input.extraClaims,
+      ...subjectClaims(input.subject),
+      flavor: input.request.flavor,
+      nonce: input.request.nonce,
+      auth_time: input.subject.authTime,
+      amr: [...input.subject.amr],
+      iss: input.issuer,
+      aud: input.request.app.id,
+      iat: input.nowSeconds,
+      exp: expiresAt,
+      jti,
+    },
+  );
   return { token, jti, expiresAt };
 }

@@ -17,9 +17,16 @@ export function loadSsoSession(services: WebisoServices, request: FastifyRequest
   return services.sessions.findLive(id, nowSeconds(services));
 }
 
+/**
+ * Activity is written at most this often: an SSO redirect then costs no database write, and the
+ * idle timeout (minutes) is at worst this much early.
+ */
+export const TOUCH_GRANULARITY_SECONDS = 30;
+
 /** Sliding idle expiry: any use of the session counts as activity. */
 export function touchSsoSession(services: WebisoServices, session: SsoSession): void {
-  services.sessions.touch(session.idHash, nowSeconds(services));
+  const now = nowSeconds(services);
+  if (now - session.lastSeenAt >= TOUCH_GRANULARITY_SECONDS) services.sessions.touch(session.idHash, now);
 }
 
 export interface SessionLifetime {

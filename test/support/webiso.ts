@@ -179,6 +179,7 @@ export function setCookieLines(response: LightMyRequestResponse): string[] {
 }
 
 export function countRows(app: FastifyInstance, table: 'sessions' | 'auth_events' | 'login_failures' | 'users' | 'signing_keys', where = '1 = 1', ...params: unknown[]): number {
+  app.webiso.audit.flush();
   return app.webiso.db.prepare(`SELECT count(*) FROM ${table} WHERE ${where}`).pluck().get(...params) as number;
 }
 
@@ -195,6 +196,7 @@ export interface AuditRow {
 
 /** The auth_events table, oldest first. */
 export function auditEvents(app: FastifyInstance): AuditRow[] {
+  app.webiso.audit.flush();
   return app.webiso.db.prepare<[], AuditRow>('SELECT at, event, username, client_ip, app_id, flavor, verifier, detail FROM auth_events ORDER BY id').all();
 }
 

@@ -61,6 +61,7 @@ describe('logging in through webiso with real back-ends', () => {
         const refused = await loginThroughForm(test.app, { username, password });
         assert.equal(refused.response.statusCode, 401, username);
       }
+      test.app.webiso.audit.flush();
       const events = test.app.webiso.db.prepare("SELECT event, verifier FROM auth_events WHERE event LIKE 'login.%' ORDER BY id").all() as Array<{ event: string; verifier: string }>;
       assert.deepEqual(events.map((event) => event.event), ['login.success', 'login.success', 'login.failure', 'login.failure', 'login.failure']);
       assert.ok(events.every((event) => event.verifier === 'kerberos'));
