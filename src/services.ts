@@ -39,6 +39,11 @@ export interface ServiceOverrides {
   readonly verifier?: PasswordVerifier;
 }
 
+/** The services' clock in unix seconds, as SQLite columns and JWT claims store time. */
+export function nowSeconds(services: Pick<WebisoServices, 'now'>): number {
+  return Math.floor(services.now() / 1000);
+}
+
 /** Margin on top of a grant's lifetime before a retired key leaves the JWKS (client clock skew, caches). */
 const RETIRED_KEY_MARGIN_SECONDS = 300;
 

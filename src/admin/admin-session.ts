@@ -6,6 +6,7 @@ import { AdminLoginRequiredError, AdminRequiredError, MintNotAllowedError, Reaut
 import { evaluateMintPolicy, type Minter } from '../machines/mint-policy.ts';
 import type { WebisoServices } from '../services.ts';
 import type { PasswordEntriesRepository } from './password-entries.ts';
+import { nowSeconds } from '../services.ts';
 
 export const ADMIN_ROLE = 'admin';
 
@@ -28,8 +29,6 @@ export function safeAdminPath(value: unknown): string {
 export function adminLoginUrl(next: string): string {
   return `/admin/login?${new URLSearchParams({ next: safeAdminPath(next) }).toString()}`;
 }
-
-const nowSeconds = (services: WebisoServices) => Math.floor(services.now() / 1000);
 
 /**
  * The admin pages' gate. Admins reach them through webiso's own SSO session: no session sends a

@@ -8,6 +8,7 @@ import { sessionLifetimeFor } from '../machines/kiosk.ts';
 import type { WebisoServices } from '../services.ts';
 import { safeAdminPath } from './admin-session.ts';
 import type { PasswordEntriesRepository } from './password-entries.ts';
+import { nowSeconds } from '../services.ts';
 
 /** The audit rows of admin logins carry this app id, so they are told apart from app logins. */
 export const ADMIN_APP_ID = 'webiso-admin';
@@ -17,8 +18,6 @@ interface AdminLoginState {
   readonly username?: string;
   readonly error?: string;
 }
-
-const nowSeconds = (services: WebisoServices) => Math.floor(services.now() / 1000);
 
 /**
  * The admin pages' own login form, also used to re-enter a password before minting. With a live

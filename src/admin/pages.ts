@@ -9,6 +9,7 @@ import { daysUntil, formatTime } from './format.ts';
 import { parseListQuery, selectMachines, sortLink, SORT_KEYS, type SortKey } from './machine-list.ts';
 import type { PasswordEntriesRepository } from './password-entries.ts';
 import { renderTimeline } from './timeline.ts';
+import { nowSeconds } from '../services.ts';
 
 const TIMELINE_DAYS = 30;
 const DEFAULT_EXPIRING_DAYS = 30;
@@ -36,8 +37,6 @@ const DONE_MESSAGES: Readonly<Record<string, string>> = {
   unchanged: 'Nothing changed: the machine already was in that state.',
   'alert-closed': 'The alert was closed.',
 };
-
-const nowSeconds = (services: WebisoServices) => Math.floor(services.now() / 1000);
 
 /** What every admin page shows at the top: who is logged in, navigation, the logout form. */
 function common(services: WebisoServices, request: FastifyRequest, reply: FastifyReply, session: SsoSession, title: string) {

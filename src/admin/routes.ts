@@ -16,8 +16,8 @@ import { adminLoginUrl, adminOf, enforceMintPolicy, requireAdmin } from './admin
 import { registerAdminLoginRoutes } from './login-routes.ts';
 import { renderAlerts, renderExpiring, renderMachineList, renderMachinePage, renderMinted } from './pages.ts';
 import { createPasswordEntriesRepository, type PasswordEntriesRepository } from './password-entries.ts';
+import { nowSeconds } from '../services.ts';
 
-const nowSeconds = (services: WebisoServices) => Math.floor(services.now() / 1000);
 const actorOf = (session: SsoSession, request: FastifyRequest): Actor => ({ name: session.username, ip: request.ip });
 const machinePath = (fqdn: string) => `/admin/machines/${fqdn}`;
 

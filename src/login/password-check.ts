@@ -4,10 +4,9 @@ import { foldUsername } from '../db/users.ts';
 import type { WebisoServices } from '../services.ts';
 import { MAX_PASSWORD_LENGTH } from '../verifiers/password-hash.ts';
 import type { VerifiedUser } from '../verifiers/verifier.ts';
+import { nowSeconds as seconds } from '../services.ts';
 
 export const MAX_USERNAME_LENGTH = 256;
-
-const seconds = (services: WebisoServices) => Math.floor(services.now() / 1000);
 
 export function isThrottled(services: WebisoServices, account: string, ip: string): boolean {
   const { windowSeconds, maxFailuresPerAccount, maxFailuresPerIp } = services.config.throttle;

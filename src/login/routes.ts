@@ -18,6 +18,7 @@ import { signGrant, type GrantSubject } from './grant.ts';
 import { openLoginContext, sealLoginContext } from './login-context.ts';
 import { checkPassword, MAX_USERNAME_LENGTH } from './password-check.ts';
 import { loadSsoSession, startSsoSession, touchSsoSession } from './sso-session.ts';
+import { nowSeconds as seconds } from '../services.ts';
 
 /** One message for unknown user, wrong password, disabled account and throttling alike. */
 export const GENERIC_LOGIN_FAILURE = 'The username or password is not correct, or too many attempts were made. Please try again later.';
@@ -27,8 +28,6 @@ declare module 'fastify' {
     webiso: WebisoServices;
   }
 }
-
-const seconds = (services: WebisoServices) => Math.floor(services.now() / 1000);
 
 function flavorOf(request: ResolvedGrantingRequest): Flavor {
   const flavor = FLAVORS.get(request.flavor);

@@ -3,13 +3,12 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { SsoSession } from '../db/sessions.ts';
 import type { WebisoServices } from '../services.ts';
 import type { VerifiedUser } from '../verifiers/verifier.ts';
+import { nowSeconds } from '../services.ts';
 
 /** The single-sign-on cookie: scoped to webiso's own host, a random id, backed by a session row. */
 export const SSO_COOKIE = '__Host-webiso_login';
 
 const COOKIE_OPTIONS = { path: '/', secure: true, httpOnly: true, sameSite: 'lax' } as const;
-
-const nowSeconds = (services: WebisoServices) => Math.floor(services.now() / 1000);
 
 export function loadSsoSession(services: WebisoServices, request: FastifyRequest): SsoSession | undefined {
   const id = request.cookies[SSO_COOKIE];

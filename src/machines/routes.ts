@@ -5,9 +5,9 @@ import { bodyParams } from '../login/granting-request.ts';
 import type { WebisoServices } from '../services.ts';
 import { EnrollmentInvalidError } from './errors.ts';
 import { setMachineCookie } from './machine-cookie.ts';
+import { nowSeconds } from '../services.ts';
 
 const CODE = /^[A-Za-z0-9_-]{43}$/;
-const nowSeconds = (services: WebisoServices) => Math.floor(services.now() / 1000);
 
 function codeOf(request: FastifyRequest): string {
   const code = (request.params as { code?: string }).code ?? '';
