@@ -156,7 +156,8 @@ async function handleLoginSubmission(services: WebisoServices, httpRequest: Fast
   const flavor = flavorOf(request);
   const audit = { clientIp: httpRequest.ip, appId: request.app.id, flavor: request.flavor, verifier: services.verifier.kind };
 
-  const submissionRefused = flavor.checkSubmission?.(flavorContext(services, httpRequest, request), body);
+  const context = flavorContext(services, httpRequest, request);
+  const submissionRefused = flavor.checkSubmission?.(context, body);
   if (submissionRefused && !submissionRefused.ok) {
     return sendAppError(services, httpRequest, reply, request, submissionRefused.error, submissionRefused.description, submissionRefused.auditDetail);
   }
@@ -171,7 +172,6 @@ async function handleLoginSubmission(services: WebisoServices, httpRequest: Fast
     return renderLoginForm(services, httpRequest, reply, request, { error: GENERIC_LOGIN_FAILURE, username: username.slice(0, MAX_USERNAME_LENGTH) }, 401);
   }
 
-  const context = flavorContext(services, httpRequest, request);
   const after = await flavor.afterPassword(context, outcome.user, password);
   startSsoSession(services, httpRequest, reply, outcome.user, sessionLifetimeFor(services, httpRequest));
   services.audit.record({ event: 'login.success', username: outcome.user.username, ...audit }, httpRequest.log);
