@@ -6,6 +6,7 @@ import type { WebisoConfig } from './config/schema.ts';
 import { ConfigError } from './config/load.ts';
 import { FLAVORS } from './flavors/index.ts';
 import { adminRoutes } from './admin/routes.ts';
+import { casRoutes } from './cas/routes.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { publicRoutes } from './http/public-routes.ts';
 import { securityHeaders } from './http/security-headers.ts';
@@ -71,6 +72,7 @@ export async function buildApp(config: WebisoConfig, options: BuildAppOptions = 
   await app.register(publicRoutes);
   await app.register(loginRoutes);
   await app.register(logoutRoutes);
+  await app.register(casRoutes);
   await app.register(machineRoutes);
   await app.register(adminRoutes);
   app.addHook('onClose', async () => {

@@ -13,6 +13,7 @@ function startHousekeeping(app: FastifyInstance): NodeJS.Timeout {
   const timer = setInterval(() => {
     const nowSeconds = Math.floor(app.webiso.now() / 1000);
     app.webiso.sessions.purgeExpired(nowSeconds);
+    app.webiso.casTickets.purgeExpired(nowSeconds);
     app.webiso.throttle.purgeBefore(nowSeconds - app.webiso.config.throttle.windowSeconds);
     app.webiso.db.pragma('wal_checkpoint(PASSIVE)');
   }, 60_000);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from './config/load.ts';
 import type { WebisoConfig } from './config/schema.ts';
 import { createAuditLog, type AuditLog } from './audit/auth-events.ts';
+import { createTicketRepository, type TicketRepository } from './cas/ticket-repository.ts';
 import { openAndMigrate, type Db } from './db/database.ts';
 import { getOrCreateSecret } from './db/secrets.ts';
 import { createSessionsRepository, type SessionsRepository } from './db/sessions.ts';
@@ -27,6 +28,8 @@ export interface WebisoServices {
   readonly verifier: PasswordVerifier;
   /** kiosk machines: version table, sightings, alerts, minting (src/machines) */
   readonly machines: MachineServices;
+  /** CAS service tickets (src/cas) */
+  readonly casTickets: TicketRepository;
   /** HMAC key for CSRF tokens and signed login contexts */
   readonly formSecret: Buffer;
   /** milliseconds since the epoch; a fake clock in unit tests */
@@ -128,6 +131,7 @@ export async function createServices(config: WebisoConfig, overrides: ServiceOve
     keystore,
     verifier: overrides.verifier ?? createVerifier(config, users, now),
     machines: createMachineServices({ db, config, keystore, now }),
+    casTickets: createTicketRepository(db),
     formSecret: getOrCreateSecret(db, 'form-hmac'),
     now,
   };

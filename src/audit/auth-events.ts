@@ -13,7 +13,10 @@ export type AuthEventName =
   | 'grant.error'
   | 'logout'
   | 'request.rejected'
-  | 'csrf.rejected';
+  | 'csrf.rejected'
+  | 'cas.ticket.issued'
+  | 'cas.ticket.validated'
+  | 'cas.ticket.refused';
 
 export interface AuthEvent {
   readonly event: AuthEventName;

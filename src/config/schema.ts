@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { appCasSchema, casSchema } from '../cas/config-schema.ts';
 import { machinesConfigSchema } from '../machines/config-schema.ts';
 
 /** Durations are written in seconds in the config file. */
@@ -80,11 +81,14 @@ const appSchema = z
   .object({
     id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be 1-64 characters of a-z, 0-9, ".", "_", "-"'),
     name: z.string().min(1).max(200),
-    returnUrls: z.array(absoluteUrl).min(1),
+    /** native protocol return URLs; may be empty for an app that only speaks CAS */
+    returnUrls: z.array(absoluteUrl).default([]),
     flavors: z.array(z.enum(FLAVOR_NAMES)).min(1).default(['basic']),
     getcred: getcredAppSchema.optional(),
+    cas: appCasSchema.optional(),
   })
-  .strict();
+  .strict()
+  .refine((app) => app.returnUrls.length > 0 || app.cas !== undefined, { message: 'an app needs returnUrls (native protocol) or a cas section', path: ['returnUrls'] });
 
 export const configSchema = z
   .object({
@@ -128,6 +132,7 @@ export const configSchema = z
     verifier: z.discriminatedUnion('kind', [localVerifierSchema, ldapVerifierSchema, kerberosVerifierSchema]).default({ kind: 'local' }),
     apps: z.array(appSchema).min(1),
     machines: machinesConfigSchema,
+    cas: casSchema,
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -155,13 +160,18 @@ export const configSchema = z
       if (!config.issuer.startsWith('https://')) {
         ctx.addIssue({ code: 'custom', path: ['issuer'], message: 'must be an https:// URL in production mode' });
       }
-      config.apps.forEach((app, appIndex) =>
+      config.apps.forEach((app, appIndex) => {
         app.returnUrls.forEach((url, urlIndex) => {
           if (!url.startsWith('https://')) {
             ctx.addIssue({ code: 'custom', path: ['apps', appIndex, 'returnUrls', urlIndex], message: 'must be an https:// URL in production mode' });
           }
-        }),
-      );
+        });
+        app.cas?.services.forEach((url, urlIndex) => {
+          if (!url.startsWith('https://')) {
+            ctx.addIssue({ code: 'custom', path: ['apps', appIndex, 'cas', 'services', urlIndex], message: 'must be an https:// URL in production mode' });
+          }
+        });
+      });
     }
   });
 

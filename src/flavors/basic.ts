@@ -4,7 +4,7 @@ import type { Flavor, FlavorContext, FlavorDecision } from './flavor.ts';
 export function decideFromSession({ request, session }: FlavorContext): FlavorDecision {
   if (request.force) return { action: 'prompt' };
   if (session) {
-    return { action: 'grant', via: 'sso', subject: { kind: 'user', username: session.username, authTime: session.authTime, amr: session.amr } };
+    return { action: 'grant', via: 'sso', subject: { kind: 'user', username: session.username, authTime: session.authTime, amr: session.amr, roles: session.roles } };
   }
   if (request.passive) return { action: 'error', error: 'login_required', description: 'No one is logged in to webiso in this browser.' };
   return { action: 'prompt' };

@@ -1,8 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { FlavorName } from '../config/schema.ts';
 import type { SsoSession } from '../db/sessions.ts';
-import type { ResolvedGrantingRequest } from '../login/granting-request.ts';
-import type { GrantSubject } from '../login/grant.ts';
+import type { LoginRequest, Subject } from '../login/login-request.ts';
 import type { WebisoServices } from '../services.ts';
 import type { VerifiedUser } from '../verifiers/verifier.ts';
 
@@ -10,7 +9,8 @@ import type { VerifiedUser } from '../verifiers/verifier.ts';
 export type AppErrorCode = 'login_required' | 'access_denied' | 'temporarily_unavailable';
 
 export interface FlavorContext {
-  readonly request: ResolvedGrantingRequest;
+  /** protocol-neutral: flavors never see a protocol's own parameters */
+  readonly request: LoginRequest;
   /** the browser's live SSO session, if any */
   readonly session: SsoSession | undefined;
   readonly http: FastifyRequest;
@@ -19,7 +19,7 @@ export interface FlavorContext {
 }
 
 export type FlavorDecision =
-  | { readonly action: 'grant'; readonly subject: GrantSubject; readonly via: 'sso' | 'machine' }
+  | { readonly action: 'grant'; readonly subject: Subject; readonly via: 'sso' | 'machine' }
   | { readonly action: 'prompt' }
   | { readonly action: 'error'; readonly error: AppErrorCode; readonly description: string; readonly auditDetail?: string };
 

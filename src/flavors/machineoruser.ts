@@ -1,4 +1,4 @@
-import type { GrantSubject } from '../login/grant.ts';
+import type { Subject } from '../login/login-request.ts';
 import { decideFromSession } from './basic.ts';
 import type { Flavor, FlavorContext, FlavorDecision } from './flavor.ts';
 
@@ -8,11 +8,11 @@ export const MACHINE_AMR = 'machine-cookie';
  * The browser's machine identity, if it presents a machine cookie that is valid right now. Every
  * presentation (valid or not) is recorded as a sighting; an invalid cookie counts as no cookie.
  */
-function machineSubject({ http, services, request }: FlavorContext): GrantSubject | undefined {
+function machineSubject({ http, services, request }: FlavorContext): Subject | undefined {
   if (http.machineCookie === null) return undefined;
   const result = services.machines.present(http.machineCookie, { clientIp: http.ip, userAgent: http.headers['user-agent'], appId: request.app.id }, http.log);
   if (!result.accepted) return undefined;
-  return { kind: 'machine', fqdn: result.machine.fqdn, entitlements: result.machine.entitlements, authTime: result.claims.iat, amr: [MACHINE_AMR] };
+  return { kind: 'machine', fqdn: result.machine.fqdn, entitlements: result.machine.entitlements, location: result.machine.location, authTime: result.claims.iat, amr: [MACHINE_AMR] };
 }
 
 /**

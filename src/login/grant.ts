@@ -1,19 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Keystore } from '../keys/keystore.ts';
 import type { ResolvedGrantingRequest } from './granting-request.ts';
+import type { Subject } from './login-request.ts';
 
 export const GRANT_TYP = 'webiso-grant+jwt';
 
-/** Who the grant asserts. A machine is never a user: `kind` is always explicit. */
-export type GrantSubject =
-  | { readonly kind: 'user'; readonly username: string; readonly authTime: number; readonly amr: readonly string[] }
-  | {
-      readonly kind: 'machine';
-      readonly fqdn: string;
-      readonly entitlements: readonly string[];
-      readonly authTime: number;
-      readonly amr: readonly string[];
-    };
+/** Who the grant asserts: the engine's protocol-neutral subject. */
+export type GrantSubject = Subject;
 
 export interface IssuedGrant {
   readonly token: string;

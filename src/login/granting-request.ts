@@ -7,6 +7,7 @@ import {
   ReturnUrlNotRegisteredError,
   UnknownAppError,
 } from '../errors.ts';
+import type { LoginRequest } from './login-request.ts';
 import { matchReturnUrl, MAX_RETURN_URL_LENGTH } from './return-url.ts';
 
 /** What an app asked for, checked for shape but not yet against the registry. */
@@ -22,7 +23,8 @@ export interface GrantingRequest {
 }
 
 /** A granting request whose app, return URL and flavor are registered and allowed. */
-export interface ResolvedGrantingRequest extends GrantingRequest {
+export interface ResolvedGrantingRequest extends GrantingRequest, LoginRequest {
+  readonly protocol: 'native';
   readonly app: AppConfig;
   readonly returnTo: URL;
 }
@@ -41,7 +43,7 @@ export function bodyParams(body: unknown): RawParams {
 }
 
 /** A repeated parameter is refused: which copy a proxy, the app and webiso read could differ. */
-function single(params: RawParams, name: string): string | undefined {
+export function single(params: RawParams, name: string): string | undefined {
   const value = params[name];
   if (value === undefined) return undefined;
   if (typeof value !== 'string') throw new InvalidRequestError(`The parameter "${name}" must appear once.`);
@@ -87,6 +89,20 @@ export function parseGrantingRequest(params: RawParams): GrantingRequest {
   return { appId, returnUrl, flavor: flavorValue as FlavorName, nonce, passive, force, target };
 }
 
+/** The inverse of parseGrantingRequest: the parameters that parse back to the same request. */
+export function grantingRequestParams(request: GrantingRequest): Record<string, string> {
+  const params: Record<string, string> = {
+    appid: request.appId,
+    return: request.returnUrl,
+    flavor: request.flavor,
+    nonce: request.nonce,
+    passive: request.passive ? '1' : '0',
+    force: request.force ? '1' : '0',
+  };
+  if (request.target !== undefined) params.target = request.target;
+  return params;
+}
+
 export function isGrantingRequestField(name: string): boolean {
   return KNOWN_FIELDS.has(name);
 }
@@ -97,5 +113,5 @@ export function resolveGrantingRequest(config: WebisoConfig, request: GrantingRe
   const returnTo = matchReturnUrl(request.returnUrl, app.returnUrls);
   if (!returnTo) throw new ReturnUrlNotRegisteredError(`The return address is not registered for the application "${app.name}".`);
   if (!app.flavors.includes(request.flavor)) throw new FlavorNotAllowedError(`The application "${app.name}" may not use the ${request.flavor} flavor.`);
-  return { ...request, app, returnTo };
+  return { ...request, protocol: 'native', app, returnTo };
 }

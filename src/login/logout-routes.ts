@@ -5,23 +5,26 @@ import { browserBinding, CSRF_COOKIE, csrfToken, verifyCsrf } from '../http/csrf
 import { KIOSK_CLEAR_SITE_DATA, kioskFqdn, renderKioskSessionEnded } from '../machines/kiosk.ts';
 import type { WebisoServices } from '../services.ts';
 import { bodyParams, type RawParams } from './granting-request.ts';
+import { matchService } from '../cas/service-match.ts';
 import { matchReturnUrl } from './return-url.ts';
 import { endSsoSession, loadSsoSession } from './sso-session.ts';
 
-/** A logout `return` must be one of the registered return URLs of some app; otherwise it is refused. */
-function logoutReturnUrl(services: WebisoServices, params: RawParams): URL | undefined {
-  const value = params.return;
+/**
+ * A logout `return` must be one of the registered return URLs of some app, or lie under a
+ * registered CAS service (`/cas/logout?service=`); otherwise it is refused.
+ */
+function logoutReturnUrl(services: WebisoServices, value: unknown): URL | undefined {
   if (value === undefined || value === '') return undefined;
-  if (typeof value !== 'string') throw new InvalidRequestError('The parameter "return" must appear once.');
+  if (typeof value !== 'string') throw new InvalidRequestError('The address to return to after logging out must appear once.');
   const registered = services.config.apps.flatMap((app) => app.returnUrls);
-  const url = matchReturnUrl(value, registered);
+  const url = matchReturnUrl(value, registered) ?? matchService(services.config, value)?.url;
   if (!url) throw new ReturnUrlNotRegisteredError('The address to return to after logging out is not registered with webiso.');
   return url;
 }
 
-function showLogoutConfirmation(services: WebisoServices, request: FastifyRequest, reply: FastifyReply) {
-  const params = request.query as RawParams;
-  const returnTo = logoutReturnUrl(services, params);
+/** The confirmation page (GET /logout, GET /cas/logout): logging out is a POST with a CSRF token. */
+export function showLogoutConfirmation(services: WebisoServices, request: FastifyRequest, reply: FastifyReply, returnParam: unknown) {
+  const returnTo = logoutReturnUrl(services, returnParam);
   const session = loadSsoSession(services, request);
   const binding = browserBinding(request, reply);
   return reply.page(200, 'logout', {
@@ -35,7 +38,7 @@ function showLogoutConfirmation(services: WebisoServices, request: FastifyReques
 function performLogout(services: WebisoServices, request: FastifyRequest, reply: FastifyReply) {
   const body = bodyParams(request.body);
   verifyCsrf(services.formSecret, 'logout', request, body.csrf);
-  const returnTo = logoutReturnUrl(services, body);
+  const returnTo = logoutReturnUrl(services, body.return);
   const session = loadSsoSession(services, request);
   const ended = endSsoSession(services, request, reply);
   reply.clearCookie(CSRF_COOKIE, { path: '/', secure: true, httpOnly: true, sameSite: 'lax' });
@@ -53,7 +56,7 @@ function performLogout(services: WebisoServices, request: FastifyRequest, reply:
 export const logoutRoutes = fp(
   async (app: FastifyInstance) => {
     const services = app.webiso;
-    app.get('/logout', async (request, reply) => showLogoutConfirmation(services, request, reply));
+    app.get('/logout', async (request, reply) => showLogoutConfirmation(services, request, reply, (request.query as RawParams).return));
     app.post('/logout', async (request, reply) => performLogout(services, request, reply));
   },
   { name: 'webiso-logout', fastify: '5.x', dependencies: ['webiso-views', 'webiso-errors'] },

@@ -12,6 +12,7 @@ import {
   WebisoError,
 } from '../../src/errors.ts';
 import {
+  grantingRequestParams,
   MAX_NONCE_LENGTH,
   parseGrantingRequest,
   refusePasswordInUrl,
@@ -20,6 +21,10 @@ import {
 } from '../../src/login/granting-request.ts';
 import { LOGIN_CONTEXT_MAX_AGE_SECONDS, openLoginContext, sealLoginContext } from '../../src/login/login-context.ts';
 import { APP_RETURN, testConfig } from '../support/webiso.ts';
+
+/** The native protocol's round trip through the sealed login context. */
+const seal = (secret: Buffer, request: GrantingRequest, binding: string, at: number) => sealLoginContext(secret, { protocol: 'native', params: grantingRequestParams(request) }, binding, at);
+const open = (secret: Buffer, sealed: unknown, binding: string, at: number) => parseGrantingRequest(openLoginContext(secret, sealed, binding, at).params);
 
 const VALID = { appid: 'app', return: APP_RETURN, flavor: 'basic', nonce: 'nonce-123' } as const;
 const config = testConfig();
@@ -218,8 +223,8 @@ describe('granting-request parser: properties', () => {
     fc.assert(
       fc.property(request, fc.stringMatching(/^[A-Za-z0-9_-]{22,64}$/), (req, binding) => {
         const full: GrantingRequest = { ...req, target: undefined };
-        const sealed = sealLoginContext(secret, full, binding, 1_000_000);
-        assert.deepEqual(openLoginContext(secret, sealed, binding, 1_000_100), full);
+        const sealed = seal(secret, full, binding, 1_000_000);
+        assert.deepEqual(open(secret, sealed, binding, 1_000_100), full);
       }),
       { numRuns: 500 },
     );
@@ -227,7 +232,7 @@ describe('granting-request parser: properties', () => {
 
   it('an arbitrary or altered login context is refused with login_context_invalid, never another error', () => {
     const secret = Buffer.alloc(32, 9);
-    const genuine = sealLoginContext(secret, parseGrantingRequest(VALID), 'binding-binding-binding-1', 1_000_000);
+    const genuine = seal(secret, parseGrantingRequest(VALID), 'binding-binding-binding-1', 1_000_000);
     const altered = fc.tuple(fc.nat(), fc.string({ minLength: 1, maxLength: 3 })).map(([position, piece]) => {
       const at = position % genuine.length;
       return genuine.slice(0, at) + piece + genuine.slice(at + 1);
@@ -243,11 +248,11 @@ describe('granting-request parser: properties', () => {
 
   it('a login context is bound to the browser, the secret and its age', () => {
     const secret = Buffer.alloc(32, 1);
-    const sealed = sealLoginContext(secret, parseGrantingRequest(VALID), 'browser-one-binding-0001', 1_000_000);
-    assert.equal(openLoginContext(secret, sealed, 'browser-one-binding-0001', 1_000_000).appId, 'app');
+    const sealed = seal(secret, parseGrantingRequest(VALID), 'browser-one-binding-0001', 1_000_000);
+    assert.equal(open(secret, sealed, 'browser-one-binding-0001', 1_000_000).appId, 'app');
     refusedWith(() => openLoginContext(secret, sealed, 'browser-two-binding-0002', 1_000_000), LoginContextInvalidError);
     refusedWith(() => openLoginContext(Buffer.alloc(32, 2), sealed, 'browser-one-binding-0001', 1_000_000), LoginContextInvalidError);
-    assert.equal(openLoginContext(secret, sealed, 'browser-one-binding-0001', 1_000_000 + LOGIN_CONTEXT_MAX_AGE_SECONDS).appId, 'app');
+    assert.equal(open(secret, sealed, 'browser-one-binding-0001', 1_000_000 + LOGIN_CONTEXT_MAX_AGE_SECONDS).appId, 'app');
     refusedWith(() => openLoginContext(secret, sealed, 'browser-one-binding-0001', 1_000_000 + LOGIN_CONTEXT_MAX_AGE_SECONDS + 1), LoginContextInvalidError);
     // a context from the future (clock games) is refused too
     refusedWith(() => openLoginContext(secret, sealed, 'browser-one-binding-0001', 1_000_000 - 120), LoginContextInvalidError);

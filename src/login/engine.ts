@@ -1,0 +1,163 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { FlavorNotAllowedError, LoginContextInvalidError } from '../errors.ts';
+import { FLAVORS } from '../flavors/index.ts';
+import type { AppErrorCode, Flavor, FlavorContext } from '../flavors/flavor.ts';
+import { browserBinding, csrfToken, verifyCsrf } from '../http/csrf.ts';
+import { kioskLoginView, sessionLifetimeFor } from '../machines/kiosk.ts';
+import type { WebisoServices } from '../services.ts';
+import { nowSeconds } from '../services.ts';
+import type { RawParams } from './granting-request.ts';
+import { openLoginContext, sealLoginContext } from './login-context.ts';
+import type { LoginRequest, ProtocolName, Subject, Via } from './login-request.ts';
+import { checkPassword, MAX_USERNAME_LENGTH } from './password-check.ts';
+import { loadSsoSession, startSsoSession, touchSsoSession } from './sso-session.ts';
+
+/**
+ * The protocol-neutral login engine. A protocol (native grants, CAS, …) parses its own request into
+ * a LoginRequest and renders its own answer; everything between — flavors, the login form and its
+ * sealed context, the SSO session, throttling, kiosk handling, audit — happens here, once.
+ */
+
+/** One message for unknown user, wrong password, disabled account and throttling alike. */
+export const GENERIC_LOGIN_FAILURE = 'The username or password is not correct, or too many attempts were made. Please try again later.';
+
+/** One request being answered: the server's services, the HTTP exchange and the parsed login request. */
+export interface LoginStep<R extends LoginRequest> {
+  readonly services: WebisoServices;
+  readonly http: FastifyRequest;
+  readonly reply: FastifyReply;
+  readonly request: R;
+}
+
+/** An established identity, and what the flavor adds for the app (getcred: the ticket). */
+export interface Identity {
+  readonly subject: Subject;
+  readonly via: Via;
+  readonly extraClaims?: Readonly<Record<string, unknown>> | undefined;
+  readonly extraFields?: Readonly<Record<string, string>> | undefined;
+}
+
+/** A protocol error to send back to the app. */
+export interface Refusal {
+  readonly error: AppErrorCode;
+  readonly description: string;
+  readonly auditDetail?: string | undefined;
+  readonly username?: string | undefined;
+}
+
+/** What a protocol front door gives the engine: how to seal and reopen its request, how to answer. */
+export interface LoginProtocol<R extends LoginRequest> {
+  readonly name: ProtocolName;
+  /** where the login form posts back to (the protocol's own login endpoint) */
+  readonly formAction: string;
+  sealParams(request: R): Record<string, string>;
+  /** rebuilds the request from sealed parameters, checked against the registry again */
+  openParams(services: WebisoServices, params: Readonly<Record<string, string>>): R;
+  answer(step: LoginStep<R>, identity: Identity): Promise<FastifyReply> | FastifyReply;
+  refuse(step: LoginStep<R>, refusal: Refusal): FastifyReply;
+}
+
+function flavorOf(request: LoginRequest): Flavor {
+  const flavor = FLAVORS.get(request.flavor);
+  if (!flavor) throw new FlavorNotAllowedError(`The ${request.flavor} flavor is not available on this server.`);
+  return flavor;
+}
+
+function flavorContext<R extends LoginRequest>(step: LoginStep<R>): FlavorContext {
+  return { request: step.request, session: loadSsoSession(step.services, step.http), http: step.http, services: step.services, nowSeconds: nowSeconds(step.services) };
+}
+
+function auditFields(step: LoginStep<LoginRequest>) {
+  return { clientIp: step.http.ip, appId: step.request.app.id, flavor: step.request.flavor };
+}
+
+interface LoginFormState {
+  readonly username?: string;
+  readonly error?: string;
+}
+
+export function renderLoginForm<R extends LoginRequest>(protocol: LoginProtocol<R>, step: LoginStep<R>, state: LoginFormState = {}, statusCode = 200): FastifyReply {
+  const { services, http, reply, request } = step;
+  const binding = browserBinding(http, reply);
+  const notice = FLAVORS.get(request.flavor)?.loginFormNotice?.(flavorContext(step));
+  return reply.page(statusCode, 'login', {
+    kiosk: kioskLoginView(services, http, binding),
+    notice,
+    appName: request.app.name,
+    flavor: request.flavor,
+    forced: request.force,
+    formAction: protocol.formAction,
+    context: sealLoginContext(services.formSecret, { protocol: protocol.name, params: protocol.sealParams(request) }, binding, nowSeconds(services)),
+    csrf: csrfToken(services.formSecret, 'login', binding),
+    username: state.username ?? '',
+    error: state.error,
+  });
+}
+
+/** Step 1: a protocol's login request arrives. Answer from the session or machine cookie, prompt, or refuse. */
+export async function beginLogin<R extends LoginRequest>(protocol: LoginProtocol<R>, step: LoginStep<R>): Promise<FastifyReply> {
+  const { services, http } = step;
+  const context = flavorContext(step);
+  const decision = await flavorOf(step.request).decide(context);
+  switch (decision.action) {
+    case 'grant':
+      if (decision.via === 'sso' && context.session) {
+        touchSsoSession(services, context.session);
+        services.audit.record({ event: 'login.sso', username: context.session.username, ...auditFields(step) }, http.log);
+      }
+      return protocol.answer(step, { subject: decision.subject, via: decision.via });
+    case 'error':
+      if (decision.error === 'login_required') {
+        services.audit.record({ event: 'login.passive_failed', ...auditFields(step), detail: decision.error }, http.log);
+      }
+      return protocol.refuse(step, decision);
+    case 'prompt':
+      return renderLoginForm(protocol, step);
+  }
+}
+
+function readCredentials(body: RawParams): { username: string; password: string } | undefined {
+  const { username, password } = body;
+  if (typeof username !== 'string' || typeof password !== 'string') return undefined;
+  const trimmed = username.trim();
+  if (trimmed === '' || password === '') return undefined;
+  return { username: trimmed, password };
+}
+
+/** The sealed request of a submitted form, for this protocol only (a CAS form cannot be replayed as a native one). */
+function openSubmittedRequest<R extends LoginRequest>(protocol: LoginProtocol<R>, services: WebisoServices, http: FastifyRequest, body: RawParams): R {
+  const binding = verifyCsrf(services.formSecret, 'login', http, body.csrf);
+  const sealed = openLoginContext(services.formSecret, body.ctx, binding, nowSeconds(services));
+  if (sealed.protocol !== protocol.name) throw new LoginContextInvalidError('This login form belongs to another kind of login. Go back to the application and start again.');
+  return protocol.openParams(services, sealed.params);
+}
+
+/** Step 2: the person submits the login form. */
+export async function submitLogin<R extends LoginRequest>(protocol: LoginProtocol<R>, services: WebisoServices, http: FastifyRequest, reply: FastifyReply, body: RawParams): Promise<FastifyReply> {
+  const step: LoginStep<R> = { services, http, reply, request: openSubmittedRequest(protocol, services, http, body) };
+  const flavor = flavorOf(step.request);
+  const audit = { ...auditFields(step), verifier: services.verifier.kind };
+  const context = flavorContext(step);
+  const submissionRefused = flavor.checkSubmission?.(context, body);
+  if (submissionRefused && !submissionRefused.ok) return protocol.refuse(step, submissionRefused);
+
+  const credentials = readCredentials(body);
+  if (!credentials) {
+    const typed = typeof body.username === 'string' ? body.username.slice(0, MAX_USERNAME_LENGTH) : '';
+    return renderLoginForm(protocol, step, { error: 'Enter your username and your password.', username: typed }, 400);
+  }
+  const { username, password } = credentials;
+  const outcome = await checkPassword(services, http, username, password, audit);
+  if (!outcome.ok) {
+    if (outcome.reason === 'unavailable') return reply.page(503, 'unavailable', { title: 'Try again later' });
+    return renderLoginForm(protocol, step, { error: GENERIC_LOGIN_FAILURE, username: username.slice(0, MAX_USERNAME_LENGTH) }, 401);
+  }
+
+  const after = await flavor.afterPassword(context, outcome.user, password);
+  startSsoSession(services, http, reply, outcome.user, sessionLifetimeFor(services, http));
+  services.audit.record({ event: 'login.success', username: outcome.user.username, ...audit }, http.log);
+  if (!after.ok) return protocol.refuse(step, { ...after, username: outcome.user.username });
+  const { user } = outcome;
+  const subject: Subject = { kind: 'user', username: user.username, authTime: nowSeconds(services), amr: user.amr, roles: user.roles };
+  return protocol.answer(step, { subject, via: 'password', extraClaims: after.extraClaims, extraFields: after.extraFields });
+}
