@@ -1,4 +1,4 @@
-import { create } from 'xmlbuilder2';
+import { XMLBuilder } from 'fast-xml-parser';
 import type { CasValidationError } from './errors.ts';
 import { MULTI_VALUED, type ReleasedIdentity } from './released-identity.ts';
 
@@ -23,21 +23,23 @@ function xmlText(value: string): string {
   return value.replace(NOT_XML_CHAR, '\uFFFD');
 }
 
+// processEntities escapes every `&`, `<`, `>`, `"` and `'` in values (xmlbuilder2 was tried and
+// left `&amp;` in a value unescaped, so a username `a&amp;b` would reach the client as `a&b`).
+const xml = new XMLBuilder({ format: true, indentBy: '  ', ignoreAttributes: false, attributeNamePrefix: '@_', processEntities: true, suppressEmptyNode: false });
+
+function document(body: Record<string, unknown>): string {
+  return xml.build({ 'cas:serviceResponse': { '@_xmlns:cas': CAS_NS, ...body } }) as string;
+}
+
 function successXml(identity: ReleasedIdentity): string {
-  const root = create().ele(CAS_NS, 'cas:serviceResponse');
-  const success = root.ele(CAS_NS, 'cas:authenticationSuccess');
-  success.ele(CAS_NS, 'cas:user').txt(xmlText(identity.user));
-  const attributes = success.ele(CAS_NS, 'cas:attributes');
-  for (const [name, values] of identity.attributes) {
-    for (const value of values) attributes.ele(CAS_NS, `cas:${name}`).txt(xmlText(value));
-  }
-  return root.end({ prettyPrint: true, headless: true });
+  const attributes: Record<string, string[]> = {};
+  // element names come from our own constants, never from input; a list becomes repeated elements
+  for (const [name, values] of identity.attributes) attributes[`cas:${name}`] = values.map(xmlText);
+  return document({ 'cas:authenticationSuccess': { 'cas:user': xmlText(identity.user), 'cas:attributes': attributes } });
 }
 
 function failureXml(error: CasValidationError): string {
-  const root = create().ele(CAS_NS, 'cas:serviceResponse');
-  root.ele(CAS_NS, 'cas:authenticationFailure').att('code', error.casCode).txt(xmlText(error.description));
-  return root.end({ prettyPrint: true, headless: true });
+  return document({ 'cas:authenticationFailure': { '@_code': error.casCode, '#text': xmlText(error.description) } });
 }
 
 function successJson(identity: ReleasedIdentity): string {
