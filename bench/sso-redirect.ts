@@ -1,4 +1,4 @@
-// `npm run bench`: webiso's SSO redirect against a bare Fastify hello, each server in its own
+// `npm run bench`: webiso's SSO redirect and CAS paths against a bare Fastify hello, each server in its own
 // process, each driven by autocannon in a third process, so no two of them share an event loop.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -6,7 +6,7 @@ import { cpus } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
-import { renderTable, renderVerdict, writeReport, type Measurement } from './report.ts';
+import { renderTable, renderVerdict, TARGETS, writeReport, type Measurement } from './report.ts';
 
 const ROOT = new URL('..', import.meta.url);
 const path = (relative: string) => fileURLToPath(new URL(relative, ROOT));
@@ -64,6 +64,9 @@ interface BareInfo {
 interface WebisoInfo extends BareInfo {
   issuer: string;
   loginPath: string;
+  casLoginPath: string;
+  casService: string;
+  ticketsFile: string;
   cookie: string;
 }
 
@@ -90,24 +93,35 @@ interface AutocannonResult {
   latency: { p50: number; p99: number };
   errors: number;
   timeouts: number;
-  non2xx: number;
+  statusCodeStats: Record<string, { count: number }>;
 }
 
 /** autocannon in its own process (its CLI), so the load generator never competes with a server's event loop. */
-async function drive(settings: Settings, label: string, url: string, headers: Record<string, string>): Promise<Measurement> {
+function autocannonCli(settings: Settings, url: string, headers: Record<string, string>): ChildProcess {
   const { connections, duration, warmup } = settings;
   const args = ['--json', '-c', String(connections), '-d', String(duration), '-W', '[', '-c', String(connections), '-d', String(warmup), ']'];
   for (const [name, value] of Object.entries(headers)) args.push('-H', `${name}:${value}`);
-  const child = track(spawn(path('node_modules/.bin/autocannon'), [...args, url], { cwd: path('.'), stdio: ['ignore', 'pipe', 'inherit'] }));
+  return spawn(path('node_modules/.bin/autocannon'), [...args, url], { cwd: path('.'), stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+/** The validation target needs a new ticket per request: autocannon's API in its own process (bench/drivers). */
+function ticketValidationDriver(settings: Settings, info: WebisoInfo): ChildProcess {
+  const args = [info.url, info.ticketsFile, info.casService, settings.connections, settings.duration, settings.warmup].map(String);
+  return spawn(process.execPath, ['--import', 'tsx', path('bench/drivers/ticket-validation.ts'), ...args], { cwd: path('.'), stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+/** Runs one load generator and checks that every answer had the expected status: anything else measured another path. */
+async function drive(label: string, load: ChildProcess, expectedStatus = 200): Promise<Measurement> {
+  const child = track(load);
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const [code] = (await once(child, 'exit')) as [number | null];
   const last = output.trim().split('\n').pop();
   if (code !== 0 || !last) throw new Error(`autocannon for ${label} failed (exit ${code})`);
   const result = JSON.parse(last) as AutocannonResult;
-  // Errors or non-2xx answers mean we measured something other than the intended path.
-  if (result.errors + result.timeouts + result.non2xx > 0) {
-    throw new Error(`${label}: ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx responses`);
+  const unexpected = Object.entries(result.statusCodeStats).filter(([status]) => status !== String(expectedStatus));
+  if (result.errors + result.timeouts > 0 || unexpected.length > 0) {
+    throw new Error(`${label}: ${result.errors} errors, ${result.timeouts} timeouts, unexpected statuses ${JSON.stringify(Object.fromEntries(unexpected))}`);
   }
   return { label, requestsPerSecond: result.requests.average, p50Ms: result.latency.p50, p99Ms: result.latency.p99, requests: result.requests.total };
 }
@@ -137,6 +151,16 @@ async function checkWebiso(info: WebisoInfo): Promise<void> {
   check(protectedHeader.alg === 'EdDSA' && payload.sub === 'bench', `grant: alg ${protectedHeader.alg}, sub ${payload.sub}`);
 }
 
+/** The CAS targets answer what they should: a 302 with a ticket, and a validation that releases the user. */
+async function checkCas(info: WebisoInfo): Promise<void> {
+  const login = await fetch(info.url + info.casLoginPath, { headers: { accept: 'text/html', cookie: info.cookie }, redirect: 'manual' });
+  const location = login.headers.get('location') ?? '';
+  check(login.status === 302 && location.startsWith(`${info.casService}?ticket=ST-`), `/cas/login answered ${login.status} ${location.slice(0, 60)}`);
+  const ticket = new URL(location).searchParams.get('ticket') ?? '';
+  const validation = await (await fetch(`${info.url}/cas/p3/serviceValidate?${new URLSearchParams({ service: info.casService, ticket })}`)).text();
+  check(validation.includes('<cas:user>bench</cas:user>'), `validation of a fresh ticket: ${validation.slice(0, 200)}`);
+}
+
 async function checkBare(info: BareInfo): Promise<void> {
   const response = await fetch(info.url);
   check(response.status === 200 && (await response.text()).includes('hello'), `bare server answered ${response.status}`);
@@ -149,10 +173,14 @@ async function main(): Promise<void> {
   const bare = await startServer<BareInfo>('bench/servers/bare-server.ts');
   try {
     await checkWebiso(webiso.info);
+    await checkCas(webiso.info);
     await checkBare(bare.info);
     console.log(`measuring: ${settings.connections} connections, ${settings.warmup} s warm-up + ${settings.duration} s per target`);
-    const a = await drive(settings, '(a) webiso SSO redirect', webiso.info.url + webiso.info.loginPath, { accept: 'text/html', cookie: webiso.info.cookie });
-    const b = await drive(settings, '(b) bare Fastify hello', `${bare.info.url}/`, { accept: 'text/html' });
+    const html = { accept: 'text/html', cookie: webiso.info.cookie };
+    const a = await drive('(a) webiso SSO redirect', autocannonCli(settings, webiso.info.url + webiso.info.loginPath, html));
+    const b = await drive('(b) bare Fastify hello', autocannonCli(settings, `${bare.info.url}/`, { accept: 'text/html' }));
+    const c = await drive('(c) CAS /cas/login with SSO (302 + ticket)', autocannonCli(settings, webiso.info.url + webiso.info.casLoginPath, html), 302);
+    const d = await drive('(d) CAS /cas/p3/serviceValidate, fresh ticket', ticketValidationDriver(settings, webiso.info));
     const report = {
       date: new Date(),
       node: process.version,
@@ -160,8 +188,12 @@ async function main(): Promise<void> {
       durationSeconds: settings.duration,
       warmupSeconds: settings.warmup,
       connections: settings.connections,
-      webiso: a,
-      bare: b,
+      baseline: b,
+      targets: [
+        { measurement: a, minRatio: TARGETS.ssoRatio },
+        { measurement: c, minRatio: TARGETS.casRatio },
+        { measurement: d, minRatio: TARGETS.casRatio },
+      ],
     };
     console.log(`\n${renderTable(report)}\n\n${renderVerdict(report)}`);
     writeReport(path('docs/performance.md'), report);

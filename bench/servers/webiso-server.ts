@@ -1,15 +1,19 @@
 // webiso started the way `webiso serve` starts it (startServer), with one account and one SSO
 // session obtained through the real login form, so the benchmark drives a real cookie.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { hashTicket, newServiceTicket } from '../../src/cas/service-ticket.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { startServer } from '../../src/server.ts';
 import { hashPassword } from '../../src/verifiers/password-hash.ts';
 import { announceAndServe, freePort, HOST } from './child.ts';
 
 const USERNAME = 'bench';
+const CAS_SERVICE = 'http://127.0.0.1:9/cas/';
+/** Enough fresh tickets for the validation target's warm-up and run at well over the rates seen here. */
+const PREMINTED_TICKETS = 400_000;
 const PASSWORD = 'a benchmark passphrase that is long enough';
 
 function hiddenField(html: string, name: string): string {
@@ -39,6 +43,23 @@ async function logIn(app: FastifyInstance, loginPath: string): Promise<string> {
   return cookie(submitted, '__Host-webiso_login');
 }
 
+/**
+ * Service tickets for the validation target, stored through the same repository /cas/login uses
+ * (one transaction), each valid for an hour instead of 60 s so the run's order does not matter:
+ * what is measured is validation, issuance is the /cas/login target.
+ */
+function premintTickets(app: FastifyInstance, count: number): string[] {
+  const now = Math.floor(Date.now() / 1000);
+  const subject = { kind: 'user', username: USERNAME, authTime: now, amr: ['pwd'], roles: ['staff'] } as const;
+  const tickets = Array.from({ length: count }, () => newServiceTicket());
+  app.webiso.db.transaction(() => {
+    for (const ticket of tickets) {
+      app.webiso.casTickets.save(hashTicket(ticket), { appId: 'bench-cas', service: CAS_SERVICE, subject, flavor: 'basic', fromNewLogin: false, createdAt: now, expiresAt: now + 3600 });
+    }
+  })();
+  return tickets;
+}
+
 const dataDir = mkdtempSync(join(tmpdir(), 'webiso-bench-'));
 const port = await freePort();
 const issuer = `http://${HOST}:${port}`;
@@ -48,14 +69,20 @@ const config = parseConfig({
   dataDir,
   // warn, not info: per-request audit lines would measure the log sink rather than the server
   logLevel: 'warn',
-  apps: [{ id: 'bench', name: 'Benchmark App', returnUrls: ['http://127.0.0.1:9/cb'], flavors: ['basic'] }],
+  apps: [
+    { id: 'bench', name: 'Benchmark App', returnUrls: ['http://127.0.0.1:9/cb'], flavors: ['basic'] },
+    { id: 'bench-cas', name: 'Benchmark CAS service', cas: { services: [CAS_SERVICE] } },
+  ],
 });
 const server = await startServer(config);
 try {
   server.app.webiso.users.add(USERNAME, await hashPassword(PASSWORD), [], new Date());
   const loginPath = `/login?${new URLSearchParams({ appid: 'bench', return: 'http://127.0.0.1:9/cb', flavor: 'basic', nonce: 'bench-nonce-0123456789' })}`;
   const ssoCookie = await logIn(server.app, loginPath);
-  announceAndServe({ url: server.url, issuer, loginPath, cookie: `__Host-webiso_login=${ssoCookie}` }, async () => {
+  const ticketsFile = join(dataDir, 'tickets.txt');
+  writeFileSync(ticketsFile, premintTickets(server.app, PREMINTED_TICKETS).join('\n'));
+  const casLoginPath = `/cas/login?${new URLSearchParams({ service: CAS_SERVICE })}`;
+  announceAndServe({ url: server.url, issuer, loginPath, casLoginPath, casService: CAS_SERVICE, ticketsFile, cookie: `__Host-webiso_login=${ssoCookie}` }, async () => {
     await server.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
