@@ -7,6 +7,7 @@ import { ConfigError } from './config/load.ts';
 import { FLAVORS } from './flavors/index.ts';
 import { adminRoutes } from './admin/routes.ts';
 import { casRoutes } from './cas/routes.ts';
+import { logoutSweep } from './logout/sweep.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { publicRoutes } from './http/public-routes.ts';
 import { securityHeaders } from './http/security-headers.ts';
@@ -73,10 +74,13 @@ export async function buildApp(config: WebisoConfig, options: BuildAppOptions = 
   await app.register(loginRoutes);
   await app.register(logoutRoutes);
   await app.register(casRoutes);
+  await app.register(logoutSweep);
   await app.register(machineRoutes);
   await app.register(adminRoutes);
   app.addHook('onClose', async () => {
     await services.verifier.close?.();
+    // logout attempts in flight write their outcome before the database closes
+    await services.logoutDeliverer.drain();
     services.audit.flush();
     if (!options.db) services.db.close();
   });

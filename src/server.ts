@@ -12,7 +12,6 @@ export interface RunningServer {
 function startHousekeeping(app: FastifyInstance): NodeJS.Timeout {
   const timer = setInterval(() => {
     const nowSeconds = Math.floor(app.webiso.now() / 1000);
-    app.webiso.sessions.purgeExpired(nowSeconds);
     app.webiso.casTickets.purgeExpired(nowSeconds);
     app.webiso.throttle.purgeBefore(nowSeconds - app.webiso.config.throttle.windowSeconds);
     app.webiso.db.pragma('wal_checkpoint(PASSIVE)');
@@ -23,7 +22,8 @@ function startHousekeeping(app: FastifyInstance): NodeJS.Timeout {
 
 export async function startServer(config: WebisoConfig): Promise<RunningServer> {
   const app = await buildApp(config);
-  const url = await app.listen({ host: config.listen.host, port: config.listen.port });
+  // Fastify logs the address itself; in webiso's words, as a line like every other log line.
+  const url = await app.listen({ host: config.listen.host, port: config.listen.port, listenTextResolver: (address) => `webiso is listening on ${address}` });
   const timer = startHousekeeping(app);
   return {
     app,

@@ -3,6 +3,9 @@ import { ConfigError } from './config/load.ts';
 import type { WebisoConfig } from './config/schema.ts';
 import { createAuditLog, type AuditLog } from './audit/auth-events.ts';
 import { createTicketRepository, type TicketRepository } from './cas/ticket-repository.ts';
+import { createLogoutDeliverer, type LogoutDeliverer } from './logout/deliverer.ts';
+import { createDeliveriesRepository, type DeliveriesRepository } from './logout/deliveries-repository.ts';
+import { createParticipantsRepository, type ParticipantsRepository } from './logout/participants-repository.ts';
 import { openAndMigrate, type Db } from './db/database.ts';
 import { getOrCreateSecret } from './db/secrets.ts';
 import { createSessionsRepository, type SessionsRepository } from './db/sessions.ts';
@@ -30,6 +33,10 @@ export interface WebisoServices {
   readonly machines: MachineServices;
   /** CAS service tickets (src/cas) */
   readonly casTickets: TicketRepository;
+  /** single logout: the session index, the outbox and its sender (src/logout) */
+  readonly participants: ParticipantsRepository;
+  readonly logoutDeliveries: DeliveriesRepository;
+  readonly logoutDeliverer: LogoutDeliverer;
   /** HMAC key for CSRF tokens and signed login contexts */
   readonly formSecret: Buffer;
   /** milliseconds since the epoch; a fake clock in unit tests */
@@ -121,17 +128,22 @@ export async function createServices(config: WebisoConfig, overrides: ServiceOve
   });
   await keystore.ensureKey('grant', config.grant.algorithm);
   await ensureMachineKey(keystore);
+  const audit = createAuditLog(db, now);
+  const logoutDeliveries = createDeliveriesRepository(db);
   return {
     config,
     db,
     users,
     sessions: createSessionsRepository(db),
     throttle: createThrottleRepository(db),
-    audit: createAuditLog(db, now),
+    audit,
     keystore,
     verifier: overrides.verifier ?? createVerifier(config, users, now),
     machines: createMachineServices({ db, config, keystore, now }),
     casTickets: createTicketRepository(db),
+    participants: createParticipantsRepository(db),
+    logoutDeliveries,
+    logoutDeliverer: createLogoutDeliverer({ config, keystore, deliveries: logoutDeliveries, audit, now }),
     formSecret: getOrCreateSecret(db, 'form-hmac'),
     now,
   };

@@ -54,7 +54,7 @@ function premintTickets(app: FastifyInstance, count: number): string[] {
   const tickets = Array.from({ length: count }, () => newServiceTicket());
   app.webiso.db.transaction(() => {
     for (const ticket of tickets) {
-      app.webiso.casTickets.save(hashTicket(ticket), { appId: 'bench-cas', service: CAS_SERVICE, subject, flavor: 'basic', fromNewLogin: false, createdAt: now, expiresAt: now + 3600 });
+      app.webiso.casTickets.save(hashTicket(ticket), { appId: 'bench-cas', service: CAS_SERVICE, subject, flavor: 'basic', fromNewLogin: false, sid: 'bench-premint', createdAt: now, expiresAt: now + 3600 });
     }
   })();
   return tickets;

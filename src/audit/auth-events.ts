@@ -16,7 +16,9 @@ export type AuthEventName =
   | 'csrf.rejected'
   | 'cas.ticket.issued'
   | 'cas.ticket.validated'
-  | 'cas.ticket.refused';
+  | 'cas.ticket.refused'
+  | 'session.ended'
+  | 'logout.delivery';
 
 export interface AuthEvent {
   readonly event: AuthEventName;

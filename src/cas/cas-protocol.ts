@@ -35,6 +35,7 @@ function issueTicket({ services, http, reply, request }: LoginStep<CasLoginReque
     subject: identity.subject,
     flavor: request.flavor,
     fromNewLogin: identity.via === 'password',
+    sid: identity.sid,
     createdAt: now,
     expiresAt: now + services.config.cas.ticketLifetimeSeconds,
   });
@@ -69,6 +70,7 @@ export const casProtocol: LoginProtocol<CasLoginRequest> = {
   name: 'cas',
   formAction: '/cas/login',
   sealParams: casLoginParams,
+  answerOrigins: (request) => [request.service.url.origin],
   openParams: (services, params) => parseCasLogin(services.config, params),
   answer: issueTicket,
   refuse,

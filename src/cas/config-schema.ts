@@ -22,6 +22,8 @@ export const appCasSchema = z
     /** a service matches when scheme, host and port are equal and its path equals or lies under one of these paths; any query */
     services: z.array(serviceUrl).min(1).max(100),
     flavor: z.enum(CAS_FLAVORS).default('basic'),
+    /** CAS single logout: POST a SAML LogoutRequest to the service URL when the session ends (mod_auth_cas: CASSSOEnabled On) */
+    singleLogout: z.boolean().default(false),
   })
   .strict();
 

@@ -5,9 +5,11 @@ import { beginLogin, submitLogin } from '../login/engine.ts';
 import { bodyParams, refusePasswordInUrl, type RawParams } from '../login/granting-request.ts';
 import { showLogoutConfirmation } from '../login/logout-routes.ts';
 import type { WebisoServices } from '../services.ts';
+import { recordParticipant } from '../logout/session-index.ts';
 import { casProtocol } from './cas-protocol.ts';
 import { parseCasLogin } from './cas-request.ts';
 import { CasInternalError, CasValidationError } from './errors.ts';
+import type { StoredTicket } from './ticket-repository.ts';
 import { validateTicket, validationFormat } from './validate-ticket.ts';
 import { renderFailure, renderSuccess, type ValidationFormat } from './validation-response.ts';
 
@@ -26,6 +28,16 @@ function startCasLogin(services: WebisoServices, http: FastifyRequest, reply: Fa
   return beginLogin(casProtocol, { services, http, reply, request: parseCasLogin(services.config, query) });
 }
 
+/**
+ * The validated ticket joins the session index: CAS single logout names it as SessionIndex, so it
+ * is kept (now useless for validation) only for services that asked for single logout.
+ */
+function recordValidatedService(services: WebisoServices, ticket: StoredTicket, ticketString: string): void {
+  const app = services.config.apps.find((candidate) => candidate.id === ticket.appId);
+  const singleLogout = app?.cas?.singleLogout === true;
+  recordParticipant(services, { sid: ticket.sid, appId: ticket.appId, protocol: 'cas', subject: ticket.subject, casService: ticket.service, ...(singleLogout ? { casTicket: ticketString } : {}) });
+}
+
 /** Every answer is in the endpoint's format, malformed requests and our own faults included; never the ticket in a log. */
 function answerValidation(services: WebisoServices, http: FastifyRequest, reply: FastifyReply, endpoint: (typeof VALIDATION_ENDPOINTS)[number]) {
   const params = http.query as RawParams;
@@ -33,7 +45,8 @@ function answerValidation(services: WebisoServices, http: FastifyRequest, reply:
   const where = { clientIp: http.ip, detail: `endpoint=${endpoint.path}` };
   let rendered;
   try {
-    const { ticket, identity } = validateTicket(services, params, endpoint.formatParameter);
+    const { ticket, identity, ticketString } = validateTicket(services, params, endpoint.formatParameter);
+    recordValidatedService(services, ticket, ticketString);
     services.audit.record({ event: 'cas.ticket.validated', username: identity.user, appId: ticket.appId, flavor: ticket.flavor, ...where, detail: `${where.detail} kind=${ticket.subject.kind}` }, http.log);
     rendered = renderSuccess(format, identity);
     reply.code(200);

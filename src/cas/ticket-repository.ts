@@ -8,6 +8,8 @@ export interface StoredTicket {
   readonly subject: Subject;
   readonly flavor: string;
   readonly fromNewLogin: boolean;
+  /** the session it was issued from (single logout) */
+  readonly sid: string;
   readonly createdAt: number;
   readonly expiresAt: number;
 }
@@ -18,6 +20,7 @@ interface TicketRow {
   subject: string;
   flavor: string;
   from_new_login: number;
+  sid: string;
   created_at: number;
   expires_at: number;
 }
@@ -31,15 +34,15 @@ export interface TicketRepository {
 
 export function createTicketRepository(db: Db): TicketRepository {
   const insert = db.prepare(
-    'INSERT INTO cas_tickets (id_hash, app_id, service, subject, flavor, from_new_login, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    'INSERT INTO cas_tickets (id_hash, app_id, service, subject, flavor, from_new_login, sid, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
   );
   const take = db.prepare<[string], TicketRow>(
-    'DELETE FROM cas_tickets WHERE id_hash = ? RETURNING app_id, service, subject, flavor, from_new_login, created_at, expires_at',
+    'DELETE FROM cas_tickets WHERE id_hash = ? RETURNING app_id, service, subject, flavor, from_new_login, sid, created_at, expires_at',
   );
   const purge = db.prepare('DELETE FROM cas_tickets WHERE expires_at < ?');
   return {
     save(idHash, ticket) {
-      insert.run(idHash, ticket.appId, ticket.service, JSON.stringify(ticket.subject), ticket.flavor, ticket.fromNewLogin ? 1 : 0, ticket.createdAt, ticket.expiresAt);
+      insert.run(idHash, ticket.appId, ticket.service, JSON.stringify(ticket.subject), ticket.flavor, ticket.fromNewLogin ? 1 : 0, ticket.sid, ticket.createdAt, ticket.expiresAt);
     },
     consume(idHash) {
       const row = take.get(idHash);
@@ -50,6 +53,7 @@ export function createTicketRepository(db: Db): TicketRepository {
         subject: JSON.parse(row.subject) as Subject,
         flavor: row.flavor,
         fromNewLogin: row.from_new_login === 1,
+        sid: row.sid,
         createdAt: row.created_at,
         expiresAt: row.expires_at,
       };

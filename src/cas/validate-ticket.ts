@@ -29,6 +29,8 @@ function checkFormatParameter(params: RawParams): void {
 
 export interface ValidatedTicket {
   readonly ticket: StoredTicket;
+  /** the ticket as the client presented it (CAS single logout's SessionIndex) */
+  readonly ticketString: string;
   readonly identity: ReleasedIdentity;
 }
 
@@ -59,5 +61,5 @@ export function validateTicket(services: WebisoServices, params: RawParams, form
     throw new CasInvalidTicketSpecError('renew was asked for, but the ticket was not issued from a password entered for this login.');
   }
   const identity = releasedIdentity({ subject: stored.subject, flavor: stored.flavor, fromNewLogin: stored.fromNewLogin, machineUserPattern: services.config.cas.machineUserPattern });
-  return { ticket: stored, identity };
+  return { ticket: stored, identity, ticketString: ticket };
 }

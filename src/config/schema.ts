@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { appCasSchema, casSchema } from '../cas/config-schema.ts';
+import { appLogoutSchema, logoutSchema } from '../logout/config-schema.ts';
 import { machinesConfigSchema } from '../machines/config-schema.ts';
 
 /** Durations are written in seconds in the config file. */
@@ -86,6 +87,7 @@ const appSchema = z
     flavors: z.array(z.enum(FLAVOR_NAMES)).min(1).default(['basic']),
     getcred: getcredAppSchema.optional(),
     cas: appCasSchema.optional(),
+    logout: appLogoutSchema.optional(),
   })
   .strict()
   .refine((app) => app.returnUrls.length > 0 || app.cas !== undefined, { message: 'an app needs returnUrls (native protocol) or a cas section', path: ['returnUrls'] });
@@ -133,6 +135,7 @@ export const configSchema = z
     apps: z.array(appSchema).min(1),
     machines: machinesConfigSchema,
     cas: casSchema,
+    logout: logoutSchema,
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -166,6 +169,12 @@ export const configSchema = z
             ctx.addIssue({ code: 'custom', path: ['apps', appIndex, 'returnUrls', urlIndex], message: 'must be an https:// URL in production mode' });
           }
         });
+        for (const channel of ['backchannelUrl', 'frontchannelUrl'] as const) {
+          const url = app.logout?.[channel];
+          if (url !== undefined && !url.startsWith('https://')) {
+            ctx.addIssue({ code: 'custom', path: ['apps', appIndex, 'logout', channel], message: 'must be an https:// URL in production mode' });
+          }
+        }
         app.cas?.services.forEach((url, urlIndex) => {
           if (!url.startsWith('https://')) {
             ctx.addIssue({ code: 'custom', path: ['apps', appIndex, 'cas', 'services', urlIndex], message: 'must be an https:// URL in production mode' });

@@ -3,6 +3,8 @@ import type { Db } from './database.ts';
 
 export interface SsoSession {
   readonly idHash: string;
+  /** the session id grants and logout tokens name; random, unrelated to the cookie */
+  readonly sid: string;
   readonly username: string;
   readonly roles: readonly string[];
   readonly amr: readonly string[];
@@ -16,6 +18,7 @@ export interface SsoSession {
 }
 
 export interface NewSession {
+  readonly sid: string;
   readonly username: string;
   readonly roles: readonly string[];
   readonly amr: readonly string[];
@@ -33,6 +36,7 @@ export function hashSessionId(id: string): string {
 
 interface SessionDbRow {
   id_hash: string;
+  sid: string;
   username: string;
   roles: string;
   amr: string;
@@ -47,6 +51,7 @@ interface SessionDbRow {
 function toSession(row: SessionDbRow): SsoSession {
   return {
     idHash: row.id_hash,
+    sid: row.sid,
     username: row.username,
     roles: JSON.parse(row.roles) as string[],
     amr: JSON.parse(row.amr) as string[],
@@ -61,26 +66,31 @@ function toSession(row: SessionDbRow): SsoSession {
 
 export type SessionsRepository = ReturnType<typeof createSessionsRepository>;
 
+export function isExpired(session: SsoSession, nowSeconds: number): boolean {
+  return session.absoluteExpiresAt <= nowSeconds || session.lastSeenAt + session.idleSeconds <= nowSeconds;
+}
+
+/**
+ * SSO session rows. Ending a session (logout, expiry, replacement, an admin) is src/logout's job,
+ * which deletes the row in the same transaction that queues the single-logout deliveries.
+ */
 export function createSessionsRepository(db: Db) {
   const insert = db.prepare(
-    `INSERT INTO sessions (id_hash, username, roles, amr, verifier, auth_time, created_at, last_seen_at, idle_seconds, absolute_expires_at, client_ip)
-     VALUES (@idHash, @username, @roles, @amr, @verifier, @authTime, @now, @now, @idleSeconds, @absoluteExpiresAt, @clientIp)`,
+    `INSERT INTO sessions (id_hash, sid, username, roles, amr, verifier, auth_time, created_at, last_seen_at, idle_seconds, absolute_expires_at, client_ip)
+     VALUES (@idHash, @sid, @username, @roles, @amr, @verifier, @authTime, @now, @now, @idleSeconds, @absoluteExpiresAt, @clientIp)`,
   );
   const select = db.prepare<[string], SessionDbRow>('SELECT * FROM sessions WHERE id_hash = ?');
   const touch = db.prepare('UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?');
   const remove = db.prepare('DELETE FROM sessions WHERE id_hash = ?');
-  const removeExpired = db.prepare('DELETE FROM sessions WHERE absolute_expires_at <= @now OR last_seen_at + idle_seconds <= @now');
-
-  const replace = db.transaction((oldIdHash: string | undefined, row: Record<string, unknown>) => {
-    if (oldIdHash) remove.run(oldIdHash);
-    insert.run(row);
-  });
+  const expired = db.prepare<{ now: number; limit: number }, SessionDbRow>('SELECT * FROM sessions WHERE absolute_expires_at <= @now OR last_seen_at + idle_seconds <= @now LIMIT @limit');
+  const ofUser = db.prepare<[string], SessionDbRow>('SELECT * FROM sessions WHERE username = ?');
+  const countOfUser = db.prepare<[string, number], { n: number }>('SELECT count(*) AS n FROM sessions WHERE username = ? AND absolute_expires_at > ?');
 
   return {
-    /** Creates a session, deleting the browser's previous one in the same transaction (no fixation, no leftovers). */
-    create(id: string, session: NewSession, nowSeconds: number, previousId?: string): void {
-      replace(previousId ? hashSessionId(previousId) : undefined, {
+    create(id: string, session: NewSession, nowSeconds: number): void {
+      insert.run({
         idHash: hashSessionId(id),
+        sid: session.sid,
         username: session.username,
         roles: JSON.stringify(session.roles),
         amr: JSON.stringify(session.amr),
@@ -92,26 +102,26 @@ export function createSessionsRepository(db: Db) {
         clientIp: session.clientIp,
       });
     },
-    /** Returns the live session for a cookie value; an expired one is deleted on sight. */
-    findLive(id: string, nowSeconds: number): SsoSession | undefined {
-      const idHash = hashSessionId(id);
-      const row = select.get(idHash);
-      if (!row) return undefined;
-      const session = toSession(row);
-      if (session.absoluteExpiresAt <= nowSeconds || session.lastSeenAt + session.idleSeconds <= nowSeconds) {
-        remove.run(idHash);
-        return undefined;
-      }
-      return session;
+    /** The session row for a cookie value, live or expired (the caller decides; see loadSsoSession). */
+    find(id: string): SsoSession | undefined {
+      const row = select.get(hashSessionId(id));
+      return row ? toSession(row) : undefined;
     },
     touch(idHash: string, nowSeconds: number): void {
       touch.run(nowSeconds, idHash);
     },
-    delete(id: string): boolean {
-      return remove.run(hashSessionId(id)).changes === 1;
+    /** Deletes the row; true when it was there (only src/logout calls this, inside its transaction). */
+    deleteByIdHash(idHash: string): boolean {
+      return remove.run(idHash).changes === 1;
     },
-    purgeExpired(nowSeconds: number): number {
-      return removeExpired.run({ now: nowSeconds }).changes;
+    expired(nowSeconds: number, limit: number): SsoSession[] {
+      return expired.all({ now: nowSeconds, limit }).map(toSession);
+    },
+    ofUser(username: string): SsoSession[] {
+      return ofUser.all(username).map(toSession);
+    },
+    liveCountOfUser(username: string, nowSeconds: number): number {
+      return countOfUser.get(username, nowSeconds)?.n ?? 0;
     },
   };
 }

@@ -9,11 +9,14 @@ declare module 'fastify' {
   interface FastifyReply {
     /** origins a page's forms may post to besides our own (the app receiving a grant) */
     formActionOrigins: string[];
+    /** origins a page may frame (front-channel logout of apps) */
+    frameSrcOrigins: string[];
   }
 }
 
-function contentSecurityPolicy(nonce: string, formActionOrigins: readonly string[]): string {
+function contentSecurityPolicy(nonce: string, formActionOrigins: readonly string[], frameSrcOrigins: readonly string[]): string {
   return [
+    ...(frameSrcOrigins.length > 0 ? [`frame-src ${frameSrcOrigins.join(' ')}`] : []),
     "default-src 'none'",
     `script-src 'nonce-${nonce}'`,
     `style-src 'nonce-${nonce}'`,
@@ -35,9 +38,11 @@ export const securityHeaders = fp<SecurityHeadersOptions>(
   async (app, { hsts }) => {
     app.decorateRequest('cspNonce', '');
     app.decorateReply('formActionOrigins', null as unknown as string[]);
+    app.decorateReply('frameSrcOrigins', null as unknown as string[]);
     app.addHook('onRequest', async (request, reply) => {
       request.cspNonce = randomBytes(16).toString('base64');
       reply.formActionOrigins = [];
+      reply.frameSrcOrigins = [];
     });
     app.addHook('onSend', async (request, reply, payload) => {
       reply.header('X-Content-Type-Options', 'nosniff');
@@ -47,7 +52,7 @@ export const securityHeaders = fp<SecurityHeadersOptions>(
       if (hsts) reply.header('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
       const type = String(reply.getHeader('content-type') ?? '');
       if (type.startsWith('text/html')) {
-        reply.header('Content-Security-Policy', contentSecurityPolicy(request.cspNonce, reply.formActionOrigins));
+        reply.header('Content-Security-Policy', contentSecurityPolicy(request.cspNonce, reply.formActionOrigins, reply.frameSrcOrigins));
         reply.header('X-Frame-Options', 'DENY');
       }
       if (!reply.hasHeader('Cache-Control')) reply.header('Cache-Control', 'no-store');

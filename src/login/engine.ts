@@ -10,7 +10,8 @@ import type { RawParams } from './granting-request.ts';
 import { openLoginContext, sealLoginContext } from './login-context.ts';
 import type { LoginRequest, ProtocolName, Subject, Via } from './login-request.ts';
 import { checkPassword, MAX_USERNAME_LENGTH } from './password-check.ts';
-import { loadSsoSession, startSsoSession, touchSsoSession } from './sso-session.ts';
+import type { SsoSession } from '../db/sessions.ts';
+import { loadSsoSession, machineSessionId, startSsoSession, touchSsoSession } from './sso-session.ts';
 
 /**
  * The protocol-neutral login engine. A protocol (native grants, CAS, …) parses its own request into
@@ -33,6 +34,8 @@ export interface LoginStep<R extends LoginRequest> {
 export interface Identity {
   readonly subject: Subject;
   readonly via: Via;
+  /** the session the identity belongs to (grants' `sid`; what single logout ends) */
+  readonly sid: string;
   readonly extraClaims?: Readonly<Record<string, unknown>> | undefined;
   readonly extraFields?: Readonly<Record<string, string>> | undefined;
 }
@@ -51,6 +54,11 @@ export interface LoginProtocol<R extends LoginRequest> {
   /** where the login form posts back to (the protocol's own login endpoint) */
   readonly formAction: string;
   sealParams(request: R): Record<string, string>;
+  /**
+   * Origins the login form's POST may end at besides webiso: CSP form-action also governs where a
+   * form submission redirects (CAS answers the POST with a 302 to the service).
+   */
+  answerOrigins?(request: R): readonly string[];
   /** rebuilds the request from sealed parameters, checked against the registry again */
   openParams(services: WebisoServices, params: Readonly<Record<string, string>>): R;
   answer(step: LoginStep<R>, identity: Identity): Promise<FastifyReply> | FastifyReply;
@@ -79,6 +87,7 @@ interface LoginFormState {
 export function renderLoginForm<R extends LoginRequest>(protocol: LoginProtocol<R>, step: LoginStep<R>, state: LoginFormState = {}, statusCode = 200): FastifyReply {
   const { services, http, reply, request } = step;
   const binding = browserBinding(http, reply);
+  reply.formActionOrigins.push(...(protocol.answerOrigins?.(request) ?? []));
   const notice = FLAVORS.get(request.flavor)?.loginFormNotice?.(flavorContext(step));
   return reply.page(statusCode, 'login', {
     kiosk: kioskLoginView(services, http, binding),
@@ -105,7 +114,7 @@ export async function beginLogin<R extends LoginRequest>(protocol: LoginProtocol
         touchSsoSession(services, context.session);
         services.audit.record({ event: 'login.sso', username: context.session.username, ...auditFields(step) }, http.log);
       }
-      return protocol.answer(step, { subject: decision.subject, via: decision.via });
+      return protocol.answer(step, { subject: decision.subject, via: decision.via, sid: sessionIdOf(step, decision.via, context.session) });
     case 'error':
       if (decision.error === 'login_required') {
         services.audit.record({ event: 'login.passive_failed', ...auditFields(step), detail: decision.error }, http.log);
@@ -114,6 +123,14 @@ export async function beginLogin<R extends LoginRequest>(protocol: LoginProtocol
     case 'prompt':
       return renderLoginForm(protocol, step);
   }
+}
+
+/** A user's answer belongs to the SSO session; a machine's to the kiosk browser's machine session. */
+function sessionIdOf(step: LoginStep<LoginRequest>, via: 'sso' | 'machine', session: SsoSession | undefined): string {
+  const cookie = step.http.machineCookie;
+  if (via === 'machine' && cookie?.authentic === true) return machineSessionId(step.services, cookie.claims.jti);
+  if (via === 'sso' && session) return session.sid;
+  throw new Error(`no session behind a ${via} answer`);
 }
 
 function readCredentials(body: RawParams): { username: string; password: string } | undefined {
@@ -154,10 +171,10 @@ export async function submitLogin<R extends LoginRequest>(protocol: LoginProtoco
   }
 
   const after = await flavor.afterPassword(context, outcome.user, password);
-  startSsoSession(services, http, reply, outcome.user, sessionLifetimeFor(services, http));
+  const { sid } = startSsoSession(services, http, reply, outcome.user, sessionLifetimeFor(services, http));
   services.audit.record({ event: 'login.success', username: outcome.user.username, ...audit }, http.log);
   if (!after.ok) return protocol.refuse(step, { ...after, username: outcome.user.username });
   const { user } = outcome;
   const subject: Subject = { kind: 'user', username: user.username, authTime: nowSeconds(services), amr: user.amr, roles: user.roles };
-  return protocol.answer(step, { subject, via: 'password', extraClaims: after.extraClaims, extraFields: after.extraFields });
+  return protocol.answer(step, { subject, via: 'password', sid, extraClaims: after.extraClaims, extraFields: after.extraFields });
 }

@@ -19,6 +19,8 @@ export interface SignGrantInput {
   readonly issuer: string;
   readonly request: ResolvedGrantingRequest;
   readonly subject: GrantSubject;
+  /** the session the grant belongs to: single logout names it */
+  readonly sid: string;
   readonly nowSeconds: number;
   readonly lifetimeSeconds: number;
   /** flavor-specific claims (getcred: target, creds_hash) */
@@ -49,6 +51,7 @@ export async function signGrant(input: SignGrantInput): Promise<IssuedGrant> {
       iat: input.nowSeconds,
       exp: expiresAt,
       jti,
+      sid: input.sid,
     },
   );
   return { token, jti, expiresAt };

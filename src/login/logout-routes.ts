@@ -7,6 +7,7 @@ import type { WebisoServices } from '../services.ts';
 import { bodyParams, type RawParams } from './granting-request.ts';
 import { matchService } from '../cas/service-match.ts';
 import { matchReturnUrl } from './return-url.ts';
+import type { LoggedOutApp } from '../logout/end-sessions.ts';
 import { endSsoSession, loadSsoSession } from './sso-session.ts';
 
 /**
@@ -35,22 +36,37 @@ export function showLogoutConfirmation(services: WebisoServices, request: Fastif
   });
 }
 
+/** The apps a logout reached, as the page shows them; front-channel URLs get `iss` and `sid` and may be framed. */
+function appsForPage(services: WebisoServices, reply: FastifyReply, apps: readonly LoggedOutApp[]) {
+  return apps.map((app) => {
+    if (!app.frontchannelUrl) return { ...app, frontchannelSrc: undefined };
+    const src = new URL(app.frontchannelUrl);
+    src.searchParams.set('iss', services.config.issuer);
+    src.searchParams.set('sid', app.sid);
+    if (!reply.frameSrcOrigins.includes(src.origin)) reply.frameSrcOrigins.push(src.origin);
+    return { ...app, frontchannelSrc: src.href };
+  });
+}
+
 function performLogout(services: WebisoServices, request: FastifyRequest, reply: FastifyReply) {
   const body = bodyParams(request.body);
   verifyCsrf(services.formSecret, 'logout', request, body.csrf);
   const returnTo = logoutReturnUrl(services, body.return);
   const session = loadSsoSession(services, request);
-  const ended = endSsoSession(services, request, reply);
+  const { ended, apps } = endSsoSession(services, request, reply);
   reply.clearCookie(CSRF_COOKIE, { path: '/', secure: true, httpOnly: true, sameSite: 'lax' });
   // A kiosk ("end my session") keeps its machine cookie: see KIOSK_CLEAR_SITE_DATA and docs/machines.md.
   const kiosk = kioskFqdn(request);
-  services.audit.record({ event: 'logout', username: session?.username, clientIp: request.ip, detail: `${ended ? 'session deleted' : 'no session'}${kiosk ? ` (kiosk ${kiosk})` : ''}` }, request.log);
+  const detail = `${ended ? 'session deleted' : 'no session'}${kiosk ? ` (kiosk ${kiosk})` : ''}${apps.length > 0 ? ` apps=${apps.map((app) => app.appId).join(',')}` : ''}`;
+  services.audit.record({ event: 'logout', username: session?.username, clientIp: request.ip, detail }, request.log);
   // Kiosk rule: nothing of the previous person may survive in this browser.
   reply.header('Clear-Site-Data', kiosk ? KIOSK_CLEAR_SITE_DATA : '"cookies"');
   reply.header('Cache-Control', 'no-store');
-  if (returnTo) return reply.redirect(returnTo.href, 303);
-  if (kiosk) return renderKioskSessionEnded(reply, kiosk);
-  return reply.page(200, 'logged-out', { title: 'Logged out' });
+  const shown = appsForPage(services, reply, apps);
+  // Front-channel frames need the page; without them a return address is followed at once.
+  if (returnTo && !shown.some((app) => app.frontchannelSrc)) return reply.redirect(returnTo.href, 303);
+  if (kiosk) return renderKioskSessionEnded(reply, kiosk, shown);
+  return reply.page(200, 'logged-out', { title: 'Logged out', apps: shown, continueTo: returnTo?.href });
 }
 
 export const logoutRoutes = fp(

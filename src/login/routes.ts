@@ -12,6 +12,7 @@ import {
   type RawParams,
   type ResolvedGrantingRequest,
 } from './granting-request.ts';
+import { recordParticipant } from '../logout/session-index.ts';
 import { signGrant } from './grant.ts';
 
 export { GENERIC_LOGIN_FAILURE } from './engine.ts';
@@ -39,6 +40,7 @@ async function sendGrant({ services, http, reply, request }: LoginStep<ResolvedG
     issuer: services.config.issuer,
     request,
     subject,
+    sid: identity.sid,
     nowSeconds: nowSeconds(services),
     lifetimeSeconds: services.config.grant.lifetimeSeconds,
     extraClaims: identity.extraClaims,
@@ -55,6 +57,7 @@ async function sendGrant({ services, http, reply, request }: LoginStep<ResolvedG
     },
     http.log,
   );
+  recordParticipant(services, { sid: identity.sid, appId: request.app.id, protocol: 'native', subject });
   return postToApp(reply, request, { grant: grant.token, ...identity.extraFields });
 }
 

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { SsoSession } from '../db/sessions.ts';
+import { isExpired, type SsoSession } from '../db/sessions.ts';
+import { hmac } from '../http/hmac.ts';
+import { endSessions, type EndReason, type LoggedOutApp, type SessionToEnd } from '../logout/end-sessions.ts';
 import type { WebisoServices } from '../services.ts';
 import type { VerifiedUser } from '../verifiers/verifier.ts';
 import { nowSeconds } from '../services.ts';
@@ -10,10 +12,28 @@ export const SSO_COOKIE = '__Host-webiso_login';
 
 const COOKIE_OPTIONS = { path: '/', secure: true, httpOnly: true, sameSite: 'lax' } as const;
 
-export function loadSsoSession(services: WebisoServices, request: FastifyRequest): SsoSession | undefined {
+export function sessionToEnd(session: SsoSession): SessionToEnd {
+  return { idHash: session.idHash, sid: session.sid, subject: session.username, kind: 'user' };
+}
+
+function browserSessionRow(services: WebisoServices, request: FastifyRequest): SsoSession | undefined {
   const id = request.cookies[SSO_COOKIE];
   if (!id || id.length > 128) return undefined;
-  return services.sessions.findLive(id, nowSeconds(services));
+  return services.sessions.find(id);
+}
+
+/**
+ * The browser's live SSO session. An expired one is ended on sight — with single logout of every
+ * app it reached, as the housekeeping sweep would do a moment later.
+ */
+export function loadSsoSession(services: WebisoServices, request: FastifyRequest): SsoSession | undefined {
+  const session = browserSessionRow(services, request);
+  if (!session) return undefined;
+  if (isExpired(session, nowSeconds(services))) {
+    endSessions(services, [sessionToEnd(session)], 'expired', { log: request.log, clientIp: request.ip });
+    return undefined;
+  }
+  return session;
 }
 
 /**
@@ -34,8 +54,9 @@ export interface SessionLifetime {
 }
 
 /**
- * Every successful password entry gets a brand-new session id (no fixation) and the
- * browser's previous session row, whoever it belonged to, is deleted in the same transaction.
+ * Every successful password entry gets a brand-new session id (no fixation). The browser's
+ * previous session, whoever it belonged to, is ended — with single logout of its apps, so the
+ * next person at a shared browser inherits none of them — in the transaction that inserts the new one.
  */
 export function startSsoSession(
   services: WebisoServices,
@@ -43,21 +64,35 @@ export function startSsoSession(
   reply: FastifyReply,
   user: VerifiedUser,
   lifetime: SessionLifetime = { idleSeconds: services.config.session.idleSeconds, absoluteSeconds: services.config.session.absoluteSeconds },
-): void {
+): { readonly sid: string } {
   const id = randomBytes(32).toString('base64url');
+  const sid = randomBytes(18).toString('base64url');
   const now = nowSeconds(services);
-  services.sessions.create(
-    id,
-    { username: user.username, roles: user.roles, amr: user.amr, verifier: services.verifier.kind, authTime: now, idleSeconds: lifetime.idleSeconds, absoluteSeconds: lifetime.absoluteSeconds, clientIp: request.ip },
-    now,
-    request.cookies[SSO_COOKIE],
-  );
+  const previous = browserSessionRow(services, request);
+  const create = () =>
+    services.sessions.create(
+      id,
+      { sid, username: user.username, roles: user.roles, amr: user.amr, verifier: services.verifier.kind, authTime: now, idleSeconds: lifetime.idleSeconds, absoluteSeconds: lifetime.absoluteSeconds, clientIp: request.ip },
+      now,
+    );
+  endSessions(services, previous ? [sessionToEnd(previous)] : [], 'replaced', { log: request.log, clientIp: request.ip, alsoInTransaction: create });
   reply.setCookie(SSO_COOKIE, id, COOKIE_OPTIONS);
+  return { sid };
 }
 
-export function endSsoSession(services: WebisoServices, request: FastifyRequest, reply: FastifyReply): boolean {
-  const id = request.cookies[SSO_COOKIE];
-  const deleted = id ? services.sessions.delete(id) : false;
+/** Ends the browser's session (logout): the apps it reached are told; the cookie is cleared. */
+export function endSsoSession(services: WebisoServices, request: FastifyRequest, reply: FastifyReply, reason: EndReason = 'logout'): { ended: boolean; apps: LoggedOutApp[] } {
+  const session = browserSessionRow(services, request);
   reply.clearCookie(SSO_COOKIE, COOKIE_OPTIONS);
-  return deleted;
+  if (!session) return { ended: false, apps: [] };
+  return { ended: !isExpired(session, nowSeconds(services)), apps: endSessions(services, [sessionToEnd(session)], reason, { log: request.log, clientIp: request.ip }) };
+}
+
+/**
+ * A kiosk's machine "session" is its browser, i.e. its machine cookie (one per browser profile):
+ * grants given to the machine name this sid, apart from any patron's, so ending a patron's session
+ * never ends the machine's and the other way round.
+ */
+export function machineSessionId(services: WebisoServices, machineCookieJti: string): string {
+  return `m${hmac(services.formSecret, 'machine-sid', machineCookieJti).toString('base64url').slice(0, 31)}`;
 }

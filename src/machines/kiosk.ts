@@ -64,6 +64,7 @@ export function kioskLoginView(services: WebisoServices, request: FastifyRequest
  */
 export const KIOSK_CLEAR_SITE_DATA = '"cache", "storage"';
 
-export function renderKioskSessionEnded(reply: FastifyReply, fqdn: string): FastifyReply {
-  return reply.page(200, 'kiosk-session-ended', { title: 'Session ended', fqdn });
+/** The kiosk's "ended" page: which apps the patron was logged out of, then the kiosk's own name again. */
+export function renderKioskSessionEnded(reply: FastifyReply, fqdn: string, apps: readonly unknown[] = []): FastifyReply {
+  return reply.page(200, 'kiosk-session-ended', { title: 'Session ended', fqdn, apps });
 }

@@ -121,9 +121,10 @@ describe('audit log and application log', () => {
       const events = log.entries().filter((entry) => typeof entry.event === 'string' && !String(entry.event).startsWith('request.'));
       assert.deepEqual(
         events.map((entry) => entry.event),
-        ['login.failure', 'login.success', 'grant.issued', 'login.sso', 'grant.issued', 'logout'],
+        ['login.failure', 'login.success', 'grant.issued', 'login.sso', 'grant.issued', 'session.ended', 'logout'],
       );
-      for (const entry of events.filter((e) => e.event !== 'logout')) {
+      // logout and session.ended are about the whole session, not one app
+      for (const entry of events.filter((e) => e.event !== 'logout' && e.event !== 'session.ended')) {
         assert.equal(entry.clientIp, '127.0.0.1', String(entry.event));
         assert.equal(entry.appId, 'app', String(entry.event));
         assert.equal(entry.flavor, 'basic', String(entry.event));
@@ -150,7 +151,7 @@ describe('audit log and application log', () => {
       const rows = auditEvents(t.app);
       assert.deepEqual(
         rows.map((row) => row.event),
-        ['login.failure', 'login.success', 'grant.issued', 'login.passive_failed', 'grant.error', 'logout'],
+        ['login.failure', 'login.success', 'grant.issued', 'login.passive_failed', 'grant.error', 'session.ended', 'logout'],
       );
       for (const row of rows) assert.match(row.at, ISO_UTC);
       assert.equal(rows[0]!.at, '2027-01-15T08:30:00.000Z');

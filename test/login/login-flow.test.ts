@@ -103,7 +103,8 @@ describe('granting request, login form, grant', () => {
       assert.ok(jwks.keys.some((key) => key.kid === protectedHeader.kid));
       for (const key of jwks.keys) assert.equal((key as Record<string, unknown>).d, undefined, 'no private key material in the JWKS');
 
-      assert.deepEqual(Object.keys(payload).sort(), ['amr', 'aud', 'auth_time', 'exp', 'flavor', 'iat', 'iss', 'jti', 'kind', 'nonce', 'sub']);
+      assert.deepEqual(Object.keys(payload).sort(), ['amr', 'aud', 'auth_time', 'exp', 'flavor', 'iat', 'iss', 'jti', 'kind', 'nonce', 'sid', 'sub']);
+      assert.equal(payload.sid, t.app.webiso.db.prepare('SELECT sid FROM sessions').pluck().get(), 'the grant names its SSO session');
       assert.equal(payload.iss, ISSUER);
       assert.equal(payload.aud, 'app');
       assert.equal(payload.sub, 'alice');
@@ -853,7 +854,7 @@ describe('logout', () => {
       assert.match(cleared, /; Path=\//);
       assert.match(cleared, /; Secure/);
       assert.equal(jar.cookies.has(SSO_COOKIE_NAME), false);
-      assert.ok(auditEvents(t.app).some((row) => row.event === 'logout' && row.username === 'alice' && row.detail === 'session deleted'));
+      assert.ok(auditEvents(t.app).some((row) => row.event === 'logout' && row.username === 'alice' && row.detail === 'session deleted apps=app'));
 
       // a copy of the old cookie (a restored browser profile) no longer gives SSO
       const restored = new CookieJar();
