@@ -89,3 +89,16 @@ export function endSessions(services: WebisoServices, sessions: readonly Session
   if (summaries.some((summary) => summary.deliveries > 0)) services.logoutDeliverer.kick();
   return summaries.flatMap((summary) => summary.apps);
 }
+
+/** An account's every session (an admin's "log out everywhere", a disabled account): one action, every app. */
+export function endSessionsOfUser(services: WebisoServices, username: string, reason: EndReason, options: EndOptions): { sessions: number; apps: LoggedOutApp[] } {
+  const sessions = services.sessions.ofUser(username).map((session) => ({ idHash: session.idHash, sid: session.sid, subject: session.username, kind: 'user' as const }));
+  return { sessions: sessions.length, apps: endSessions(services, sessions, reason, options) };
+}
+
+/** A kiosk's machine sessions (its cookie was revoked or the machine suspended): the apps that hold its identity are told. */
+export function endSessionsOfMachine(services: WebisoServices, fqdn: string, reason: EndReason, options: EndOptions): LoggedOutApp[] {
+  const subject = `machine:${fqdn}`;
+  const sessions = services.participants.sidsOf(subject).map((sid) => ({ sid, subject, kind: 'machine' as const }));
+  return endSessions(services, sessions, reason, options);
+}

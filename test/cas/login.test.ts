@@ -98,6 +98,13 @@ describe('CAS /cas/login', () => {
     assert.equal(xml.attributes.get('roles'), undefined, 'a machine has no roles of a person');
   });
 
+  it('gateway=true on a machineoruser service answers with the machine, never a prompt', async () => {
+    const response = await casGet(t.app, jarWithMachineCookie(machineCookie), loginUrl(KIOSK_SERVICE, { gateway: 'true' }));
+    assert.equal(response.statusCode, 302);
+    const xml = parseCasXml((await validate(t.app, '/cas/p3/serviceValidate', { service: KIOSK_SERVICE, ticket: ticketOf(response)! })).body);
+    assert.equal(xml.user, `host/${KIOSK}`);
+  });
+
   it('the same kiosk is prompted on a basic service, and under renew even on the machineoruser service', async () => {
     const basic = await casGet(t.app, jarWithMachineCookie(machineCookie), loginUrl(SERVICE));
     assert.ok(hiddenField(basic.body, 'ctx'), 'basic never accepts a machine');
