@@ -5,6 +5,7 @@ import { loadSsoSession, touchSsoSession } from '../login/sso-session.ts';
 import { AdminLoginRequiredError, AdminRequiredError, MintNotAllowedError, ReauthRequiredError } from '../machines/errors.ts';
 import { evaluateMintPolicy, type Minter } from '../machines/mint-policy.ts';
 import type { WebisoServices } from '../services.ts';
+import { renderNotAdmin } from './not-admin.ts';
 import type { PasswordEntriesRepository } from './password-entries.ts';
 import { nowSeconds } from '../services.ts';
 
@@ -43,8 +44,12 @@ export async function requireAdmin(services: WebisoServices, request: FastifyReq
     return reply.redirect(adminLoginUrl(next ?? '/admin'), 303);
   }
   if (!session.roles.includes(ADMIN_ROLE)) {
-    services.audit.record({ event: 'request.rejected', username: session.username, clientIp: request.ip, detail: `admin role required for ${request.method} ${request.url.split('?')[0]}` }, request.log);
-    throw new AdminRequiredError('These pages are for webiso administrators only.');
+    const path = request.url.split('?')[0] ?? '/admin';
+    services.audit.record({ event: 'request.rejected', username: session.username, clientIp: request.ip, detail: `admin role required for ${request.method} ${path}` }, request.log);
+    const error = new AdminRequiredError('These pages are for webiso administrators only.');
+    if (!wantsHtml(request)) throw error;
+    // a page in the admin pages' words, not a bare error: who is logged in, and a way to switch
+    return renderNotAdmin(services, request, reply, session, error, request.method === 'GET' ? path : '/admin');
   }
   touchSsoSession(services, session);
   request.adminSession = session;

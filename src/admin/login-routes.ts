@@ -1,12 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { browserBinding, csrfToken, verifyCsrf } from '../http/csrf.ts';
-import { bodyParams, type RawParams } from '../login/granting-request.ts';
+import { bodyParams, refusePasswordInUrl, type RawParams } from '../login/granting-request.ts';
 import { checkPassword, MAX_USERNAME_LENGTH } from '../login/password-check.ts';
 import { GENERIC_LOGIN_FAILURE } from '../login/routes.ts';
-import { loadSsoSession, startSsoSession } from '../login/sso-session.ts';
+import { endSsoSession, loadSsoSession, startSsoSession } from '../login/sso-session.ts';
 import { sessionLifetimeFor } from '../machines/kiosk.ts';
 import type { WebisoServices } from '../services.ts';
-import { safeAdminPath } from './admin-session.ts';
+import { adminLoginUrl, safeAdminPath } from './admin-session.ts';
 import type { PasswordEntriesRepository } from './password-entries.ts';
 import { nowSeconds } from '../services.ts';
 
@@ -65,8 +65,29 @@ async function submitAdminLogin(services: WebisoServices, entries: PasswordEntri
   return reply.redirect(next, 303);
 }
 
+/**
+ * "Log in as someone else" (offered to a user without the admin role): ends this browser's
+ * session, then the admin login form, which asks for a username again.
+ */
+function switchUser(services: WebisoServices, request: FastifyRequest, reply: FastifyReply) {
+  const body = bodyParams(request.body);
+  verifyCsrf(services.formSecret, 'logout', request, body.csrf);
+  const session = loadSsoSession(services, request);
+  endSsoSession(services, request, reply);
+  services.audit.record({ event: 'logout', username: session?.username, clientIp: request.ip, detail: 'to log in to the admin pages as someone else' }, request.log);
+  return reply.redirect(adminLoginUrl(safeAdminPath(body.next)), 303);
+}
+
 export function registerAdminLoginRoutes(app: FastifyInstance, entries: PasswordEntriesRepository): void {
   const services = app.webiso;
-  app.get('/admin/login', async (request, reply) => renderAdminLogin(services, request, reply, { next: safeAdminPath((request.query as RawParams).next) }));
-  app.post('/admin/login', async (request, reply) => submitAdminLogin(services, entries, request, reply));
+  // Both carry a password field: a password in their URL is refused, as on /login.
+  app.get('/admin/login', async (request, reply) => {
+    refusePasswordInUrl(request.query as RawParams);
+    return renderAdminLogin(services, request, reply, { next: safeAdminPath((request.query as RawParams).next) });
+  });
+  app.post('/admin/login', async (request, reply) => {
+    refusePasswordInUrl(request.query as RawParams);
+    return submitAdminLogin(services, entries, request, reply);
+  });
+  app.post('/admin/switch-user', async (request, reply) => switchUser(services, request, reply));
 }

@@ -5,7 +5,8 @@ import type { RawParams } from '../login/granting-request.ts';
 import type { Machine } from '../machines/machines-repository.ts';
 import type { WebisoServices } from '../services.ts';
 import { adminLoginUrl, mintPermission } from './admin-session.ts';
-import { daysUntil, formatTime } from './format.ts';
+import { formatRelative, formatTime } from '../time-format.ts';
+import { formView, type FormState } from './form-state.ts';
 import { parseListQuery, selectMachines, sortLink, SORT_KEYS, type SortKey } from './machine-list.ts';
 import type { PasswordEntriesRepository } from './password-entries.ts';
 import { renderTimeline } from './timeline.ts';
@@ -29,17 +30,18 @@ const COLUMN_TITLES: Record<SortKey, string> = {
 
 /** Messages after a POST-redirect-GET; only these keys are ever shown. */
 const DONE_MESSAGES: Readonly<Record<string, string>> = {
-  added: 'The machine was added. Mint a cookie for it from the kiosk browser, or enroll it with the CLI.',
+  added: 'The machine was added. Mint a cookie for it from the kiosk browser, or issue an enrollment link below.',
   updated: 'The details were saved.',
   revoked: 'Revoked: the version went up, so every cookie of this machine stopped working.',
   suspended: 'Suspended: the machine is refused until it is reactivated.',
   reactivated: 'Reactivated.',
   unchanged: 'Nothing changed: the machine already was in that state.',
   'alert-closed': 'The alert was closed.',
+  'enrollment-cancelled': 'The enrollment link was cancelled: it can no longer be used.',
 };
 
 /** What every admin page shows at the top: who is logged in, navigation, the logout form. */
-function common(services: WebisoServices, request: FastifyRequest, reply: FastifyReply, session: SsoSession, title: string) {
+export function common(services: WebisoServices, request: FastifyRequest, reply: FastifyReply, session: SsoSession, title: string) {
   const binding = browserBinding(request, reply);
   return {
     title,
@@ -57,7 +59,7 @@ function machineRow(machine: ReturnType<WebisoServices['machines']['repository']
     setBy: machine.setBy,
     setAt: formatTime(machine.setAt),
     expiresAt: formatTime(machine.expiresAt),
-    expiresInDays: daysUntil(machine.expiresAt, now),
+    expiresIn: machine.expiresAt === null ? '—' : formatRelative(machine.expiresAt, now),
     lastSeen: formatTime(machine.lastSeen),
     lastIp: machine.lastIp ?? '—',
     openAlerts: machine.openAlerts,
@@ -65,11 +67,13 @@ function machineRow(machine: ReturnType<WebisoServices['machines']['repository']
   };
 }
 
-export function renderMachineList(services: WebisoServices, request: FastifyRequest, reply: FastifyReply, session: SsoSession): FastifyReply {
+/** The machine list; with `form`, the register form refused what was typed (shown again, with the problem). */
+export function renderMachineList(services: WebisoServices, request: FastifyRequest, reply: FastifyReply, session: SsoSession, form?: FormState): FastifyReply {
   const query = parseListQuery(request.query as RawParams);
   const now = nowSeconds(services);
   const rows = selectMachines(services.machines.repository.list(), query).map((machine) => machineRow(machine, now));
-  return reply.page(200, 'admin/machines', {
+  return reply.page(form?.problem.statusCode ?? 200, 'admin/machines', {
+    form: formView(form),
     ...common(services, request, reply, session, 'Machines'),
     query,
     rows,
@@ -101,7 +105,7 @@ function machineView(machine: Machine, now: number) {
     ...machine,
     setAt: formatTime(machine.setAt),
     expiresAt: formatTime(machine.expiresAt),
-    expiresInDays: daysUntil(machine.expiresAt, now),
+    expiresIn: machine.expiresAt === null ? undefined : formatRelative(machine.expiresAt, now),
     createdAt: formatTime(machine.createdAt),
     location: machine.location ?? '',
   };
@@ -114,15 +118,17 @@ export function renderMachinePage(
   reply: FastifyReply,
   session: SsoSession,
   machine: Machine,
-  statusCode = 200,
-  error?: string,
+  form?: FormState,
 ): FastifyReply {
   const now = nowSeconds(services);
   const { sightings, alerts, repository } = services.machines;
   const firstDay = Math.floor(now / DAY) - TIMELINE_DAYS + 1;
   const done = (request.query as RawParams).done;
-  return reply.page(statusCode, 'admin/machine', {
+  const enrollment = services.machines.operations.pendingEnrollmentOf(machine.fqdn);
+  return reply.page(form?.problem.statusCode ?? 200, 'admin/machine', {
     ...common(services, request, reply, session, machine.fqdn),
+    form: formView(form),
+    enrollment: enrollment && { ...enrollment, createdAt: formatTime(enrollment.createdAt), expiresAt: formatTime(enrollment.expiresAt) },
     machine: machineView(machine, now),
     events: repository.events(machine.fqdn).map((event) => ({ ...event, at: formatTime(event.at) })),
     addresses: sightings.addresses(machine.fqdn).map((address) => ({ ...address, firstSeen: formatTime(address.firstSeen), lastSeen: formatTime(address.lastSeen) })),
@@ -132,8 +138,7 @@ export function renderMachinePage(
     mint: mintPermission(services, entries, session, machine.fqdn),
     reauthUrl: adminLoginUrl(`/admin/machines/${machine.fqdn}`),
     maxLifetimeDays: services.config.machines.maxLifetimeDays,
-    done: typeof done === 'string' ? DONE_MESSAGES[done] : undefined,
-    error,
+    done: typeof done === 'string' && !form ? DONE_MESSAGES[done] : undefined,
   });
 }
 

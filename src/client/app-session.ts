@@ -1,3 +1,4 @@
+import { isWellFormedSid } from './claim-patterns.ts';
 import { isFlavor, type Identity, type SessionIdentity } from './types.ts';
 import { createSignedCookieCodec, type CookieSecret, type SignedCookieCodec } from './signed-cookie.ts';
 
@@ -55,7 +56,15 @@ export function parseSessionIdentity(value: unknown): SessionIdentity | null {
   const getcred = parseGetcred(raw.getcred);
   if (!isFlavor(raw.flavor) || !isFiniteNumber(raw.authTime) || !isStringArray(raw.amr) || typeof raw.jti !== 'string') return null;
   if (getcred === null) return null;
-  const common = { flavor: raw.flavor, authTime: raw.authTime, amr: raw.amr, jti: raw.jti, ...(getcred ? { getcred } : {}) };
+  if (raw.sid !== undefined && !isWellFormedSid(raw.sid)) return null;
+  const common = {
+    flavor: raw.flavor,
+    authTime: raw.authTime,
+    amr: raw.amr,
+    jti: raw.jti,
+    ...(getcred ? { getcred } : {}),
+    ...(raw.sid !== undefined ? { sid: raw.sid } : {}),
+  };
   if (raw.kind === 'user' && typeof raw.username === 'string' && raw.username !== '') {
     return { ...common, kind: 'user', username: raw.username };
   }

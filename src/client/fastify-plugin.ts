@@ -3,148 +3,41 @@ import fastifyFormbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { createAppSessionCodec, newAppSession, type AppSession } from './app-session.ts';
+import { registerBackchannelLogoutRoute } from './backchannel-logout-route.ts';
 import { buildLoginUrl } from './build-login-url.ts';
 import { parseCallbackForm } from './callback-form.ts';
-import type { WebisoClientError } from './errors.ts';
-import { ERROR_PAGE_CSP, renderErrorPage, type ErrorPage } from './html.ts';
+import { createMemoryEndedSessionStore } from './ended-session-store.ts';
 import { safeLocalPath } from './local-path.ts';
-import { createLoginStateCodec, LOGIN_STATE_MAX_AGE_SECONDS, type LoginState } from './login-state.ts';
-import type { CookieSecret } from './signed-cookie.ts';
-import { isFlavor, type Flavor, type Identity, type SessionIdentity } from './types.ts';
-import { createGrantVerifier, type GrantVerifierOptions } from './verify-grant.ts';
+import { createLoginStateCodec, type LoginState } from './login-state.ts';
+import { cookieNames, cookieOptions } from './plugin-cookies.ts';
+import {
+  normalizePublicUrl,
+  personalLoginFor,
+  resolvePaths,
+  sessionSatisfies,
+  type RouteRequirements,
+  type WebisoAuthOptions,
+  type WebisoRequireOptions,
+} from './plugin-options.ts';
+import { sendClientError, sendPage, sendSessionStoreUnavailable } from './plugin-pages.ts';
+import { createMemoryReplayStore } from './replay-store.ts';
+import { createSessionEndPolicy } from './session-end-policy.ts';
+import { createWebisoKeySet } from './token-verification.ts';
+import { isFlavor } from './types.ts';
+import { createGrantVerifier } from './verify-grant.ts';
+import { createLogoutTokenVerifier } from './verify-logout-token.ts';
 
-export interface WebisoCredsHookArgs {
-  /** The `creds` form field: a compact JWE, not decrypted here. */
-  creds: string;
-  identity: Identity;
-  request: FastifyRequest;
-}
+export type { WebisoAuthOptions, WebisoCredsHookArgs, WebisoRequireOptions } from './plugin-options.ts';
 
-export interface WebisoAuthOptions extends Omit<GrantVerifierOptions, 'issuer' | 'appId'> {
-  /** webiso's issuer URL, e.g. `https://login.example.edu`. */
-  issuer: string;
-  appId: string;
-  /** This app's own absolute base URL, e.g. `https://app.example.edu`. */
-  publicUrl: string;
-  /** Default `/webiso/callback`; the return URL registered at webiso is publicUrl + callbackPath. */
-  callbackPath?: string;
-  /** Default `/webiso/logout`. */
-  logoutPath?: string;
-  /** ≥32 bytes; HMAC key material for the session and login-state cookies. */
-  cookieSecret: CookieSecret;
-  /** Inactivity timeout. Default 1800. */
-  sessionIdleSeconds?: number;
-  /** Hard session lifetime. Default 28800. */
-  sessionMaxSeconds?: number;
-  /** Default flavor for `webisoRequire()`. Default `basic`. */
-  flavor?: Flavor;
-  /** Default true. False drops `__Host-` and `Secure`, for plain-http development only. */
-  secureCookies?: boolean;
-  /** getcred hook: called with the posted `creds` after the grant verified. */
-  onCreds?: (args: WebisoCredsHookArgs) => void | Promise<void>;
-}
-
-export interface WebisoRequireOptions {
-  flavor?: Flavor;
-  /** For getcred: the service the credentials are for. */
-  target?: string;
-  /** Only accept a session whose login prompted for credentials (no silent SSO). */
-  force?: boolean;
-  /** Try a silent login; if webiso says login_required, continue with `request.webiso === null`. */
-  passive?: boolean;
-  /** Let kiosk machine identities through. Default false: they get a 403 page. */
-  allowMachine?: boolean;
-}
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** The logged-in identity from the app session, or null. Switch on `kind`. */
-    webiso: SessionIdentity | null;
-  }
-  interface FastifyInstance {
-    /** A preHandler that demands an app session, starting a webiso login if there is none. */
-    webisoRequire(options?: WebisoRequireOptions): preHandlerAsyncHookHandler;
-  }
-}
-
-interface CookieNames {
-  nonce: string;
-  session: string;
-  passive: string;
-}
-
-function cookieNames(secure: boolean): CookieNames {
-  // __Host- pins the cookie to this exact origin, path / and Secure: no subdomain can plant one.
-  const prefix = secure ? '__Host-' : '';
-  return { nonce: `${prefix}webiso_app_nonce`, session: `${prefix}webiso_app_session`, passive: `${prefix}webiso_app_passive` };
-}
-
-const PASSIVE_MARKER_SECONDS = 300;
 /** Browsers cap a cookie near 4096 bytes including its name and attributes. */
 const MAX_SESSION_COOKIE_LENGTH = 3800;
-
-function normalizePublicUrl(publicUrl: string): string {
-  const parsed = new URL(publicUrl);
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new TypeError('publicUrl must be http(s)');
-  return parsed.href.replace(/\/+$/, '');
-}
-
-function assertPath(path: string, label: string): void {
-  if (!path.startsWith('/') || path.startsWith('//')) throw new TypeError(`${label} must be an absolute path`);
-}
-
-function statusForError(error: WebisoClientError): number {
-  switch (error.code) {
-    case 'grant_missing':
-    case 'grant_malformed':
-    case 'login_state_missing':
-      return 400;
-    case 'jwks_unavailable':
-    case 'replay_store_unavailable':
-      return 503;
-    case 'login_error':
-      return error.error === 'temporarily_unavailable' ? 503 : 401;
-    default:
-      return 401;
-  }
-}
-
-function sendPage(reply: FastifyReply, status: number, page: ErrorPage): FastifyReply {
-  return reply
-    .code(status)
-    .header('content-type', 'text/html; charset=utf-8')
-    .header('cache-control', 'no-store')
-    .header('content-security-policy', ERROR_PAGE_CSP)
-    .header('x-content-type-options', 'nosniff')
-    .send(renderErrorPage(page));
-}
-
-function sendClientError(reply: FastifyReply, error: WebisoClientError): FastifyReply {
-  const title = error.code === 'login_error' ? 'Login did not complete' : 'Login could not be verified';
-  const code = error.code === 'login_error' && error.error !== undefined ? `login_error: ${error.error}` : error.code;
-  const page: ErrorPage = error.errorDescription === undefined ? { title, code } : { title, code, detail: error.errorDescription };
-  return sendPage(reply, statusForError(error), page);
-}
-
-/** A route's requirements with the defaults filled in. */
-type RouteRequirements = WebisoRequireOptions & { flavor: Flavor; force: boolean };
-
-function sessionSatisfies(session: AppSession, route: RouteRequirements): boolean {
-  if (route.force && !session.forced) return false;
-  if (route.flavor === 'getcred') {
-    return session.identity.flavor === 'getcred' && session.identity.getcred?.target === route.target;
-  }
-  return true;
-}
 
 const webisoAuthPlugin: FastifyPluginAsync<WebisoAuthOptions> = async (fastify: FastifyInstance, options) => {
   const secure = options.secureCookies ?? true;
   const names = cookieNames(secure);
+  const cookies = cookieOptions(secure);
   const publicUrl = normalizePublicUrl(options.publicUrl);
-  const callbackPath = options.callbackPath ?? '/webiso/callback';
-  const logoutPath = options.logoutPath ?? '/webiso/logout';
-  assertPath(callbackPath, 'callbackPath');
-  assertPath(logoutPath, 'logoutPath');
+  const { callbackPath, logoutPath, backchannelPath } = resolvePaths(options);
   const returnUrl = publicUrl + callbackPath;
   const defaultFlavor = options.flavor ?? 'basic';
   if (!isFlavor(defaultFlavor)) throw new TypeError(`unknown flavor: ${String(defaultFlavor)}`);
@@ -152,9 +45,26 @@ const webisoAuthPlugin: FastifyPluginAsync<WebisoAuthOptions> = async (fastify: 
   const limits = { idleSeconds: options.sessionIdleSeconds ?? 1800, maxSeconds: options.sessionMaxSeconds ?? 28800 };
   const sessionCodec = createAppSessionCodec(options.cookieSecret, limits);
   const stateCodec = createLoginStateCodec(options.cookieSecret);
-  const verifier = createGrantVerifier({ ...options, now });
+  // One key set and one replay store for both token kinds: one JWKS fetcher, one place for jtis.
+  const tokenOptions = {
+    ...options,
+    now,
+    jwks: options.jwks ?? createWebisoKeySet(options),
+    replayStore: options.replayStore ?? createMemoryReplayStore({ now }),
+  };
+  const verifier = createGrantVerifier(tokenOptions);
+  const skewSeconds = options.clockSkewSeconds ?? 5;
+  const sessionEnds = createSessionEndPolicy({
+    store: options.endedSessionStore ?? createMemoryEndedSessionStore({ now }),
+    now,
+    sessionMaxSeconds: limits.maxSeconds,
+    grantWindowSeconds: (options.maxAgeSeconds ?? 120) + skewSeconds,
+    skewSeconds,
+  });
   /** The decoded session (with its `forced` flag and timestamps) behind request.webiso. */
   const sessions = new WeakMap<FastifyRequest, AppSession>();
+  /** Requests whose session could not be checked against the ended-session store. */
+  const unverifiable = new WeakSet<FastifyRequest>();
 
   const publicOrigin = new URL(publicUrl);
   if (secure && publicOrigin.protocol === 'http:' && publicOrigin.hostname !== 'localhost') {
@@ -163,34 +73,49 @@ const webisoAuthPlugin: FastifyPluginAsync<WebisoAuthOptions> = async (fastify: 
   if (!fastify.hasPlugin('@fastify/cookie')) await fastify.register(fastifyCookie);
   if (!fastify.hasContentTypeParser('application/x-www-form-urlencoded')) await fastify.register(fastifyFormbody);
 
-  const base = { path: '/', httpOnly: true, secure } as const;
-  // SameSite=None so the cookie rides along on webiso's cross-site form POST (browsers demand Secure for it).
-  const nonceCookie = { ...base, sameSite: secure ? 'none' : 'lax', maxAge: LOGIN_STATE_MAX_AGE_SECONDS } as const;
-  const sessionCookie = { ...base, sameSite: 'lax' } as const;
-  const passiveCookie = { ...base, sameSite: 'lax', maxAge: PASSIVE_MARKER_SECONDS } as const;
-
   function readCookies(request: FastifyRequest): Record<string, string | undefined> {
     // Parse ourselves: the app may have registered @fastify/cookie with a later (or no) parsing hook.
     const header = request.headers.cookie;
     return typeof header === 'string' ? fastify.parseCookie(header) : {};
   }
 
+  function forgetSession(request: FastifyRequest): void {
+    sessions.delete(request);
+    request.webiso = null;
+  }
+
   fastify.decorateRequest('webiso', null);
+  fastify.decorateRequest('webisoSessionEnded', false);
 
   fastify.addHook('onRequest', async (request, reply) => {
     request.webiso = null;
+    request.webisoSessionEnded = false;
     const raw = readCookies(request)[names.session];
     if (raw === undefined) return;
     const at = now();
     const check = sessionCodec.open(raw, at);
     if (check.status !== 'valid') {
-      reply.clearCookie(names.session, sessionCookie);
+      reply.clearCookie(names.session, cookies.session);
+      return;
+    }
+    try {
+      if (await sessionEnds.isEnded(check.session)) {
+        // webiso ended the session this one came from: logged out here too, from this request on.
+        request.log.info({ grantJti: check.session.identity.jti }, 'app session ended by webiso logout');
+        request.webisoSessionEnded = true;
+        reply.clearCookie(names.session, cookies.session);
+        return;
+      }
+    } catch (error) {
+      // Fail closed without destroying the cookie: anonymous for now, 503 on protected routes.
+      request.log.error({ err: error }, 'ended-session store failed');
+      unverifiable.add(request);
       return;
     }
     let session = check.session;
     if (check.refresh) {
       session = { ...session, lastSeen: at };
-      reply.setCookie(names.session, sessionCodec.seal(session), sessionCookie);
+      reply.setCookie(names.session, sessionCodec.seal(session), cookies.session);
     }
     sessions.set(request, session);
     request.webiso = session.identity;
@@ -216,8 +141,22 @@ const webisoAuthPlugin: FastifyPluginAsync<WebisoAuthOptions> = async (fastify: 
       force: route.force,
       created: now(),
     };
-    reply.setCookie(names.nonce, stateCodec.seal(state), nonceCookie);
+    reply.setCookie(names.nonce, stateCodec.seal(state), cookies.nonce);
     return reply.header('cache-control', 'no-store').redirect(login.url, 302);
+  }
+
+  /** A kiosk machine on a page for people: end the machine app session, then ask for the person. */
+  function replaceMachineWithPerson(request: FastifyRequest, reply: FastifyReply, route: RouteRequirements, fqdn: string): FastifyReply {
+    reply.clearCookie(names.session, cookies.session);
+    forgetSession(request);
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      // A redirect would drop the request body; explain instead of showing a code.
+      return sendPage(reply, 403, {
+        title: 'This page needs a personal login',
+        detail: `You were using this app as the kiosk ${fqdn}. Open the page again and sign in with your own account.`,
+      });
+    }
+    return startLogin(request, reply, personalLoginFor(route));
   }
 
   function webisoRequire(requireOptions: WebisoRequireOptions = {}): preHandlerAsyncHookHandler {
@@ -227,14 +166,13 @@ const webisoAuthPlugin: FastifyPluginAsync<WebisoAuthOptions> = async (fastify: 
     if ((route.flavor === 'getcred') !== (route.target !== undefined)) throw new TypeError('target goes with (and only with) getcred');
 
     return async function webisoRequireHandler(request, reply) {
-      const session = sessions.get(request);
+      if (unverifiable.has(request)) return sendSessionStoreUnavailable(reply);
+      let session = sessions.get(request);
       if (session !== undefined && session.identity.kind === 'machine' && requireOptions.allowMachine !== true) {
-        return sendPage(reply, 403, {
-          title: 'This page needs a personal login',
-          code: 'machine_not_allowed',
-          detail: 'You are signed in as a kiosk machine. Log out of this app and sign in with your own account.',
-          logoutPath,
-        });
+        if (route.passive !== true) return replaceMachineWithPerson(request, reply, route, session.identity.fqdn);
+        // A passive page serves anonymous visitors; the kiosk is one. Its session stays for other pages.
+        forgetSession(request);
+        session = undefined;
       }
       if (session !== undefined && sessionSatisfies(session, route)) {
         reply.header('cache-control', 'no-store');
@@ -251,6 +189,17 @@ const webisoAuthPlugin: FastifyPluginAsync<WebisoAuthOptions> = async (fastify: 
 
   fastify.decorate('webisoRequire', webisoRequire);
 
+  /**
+   * Refuses a session from an already ended webiso session, and ends the one it replaces (another
+   * webiso session, e.g. a patron's before the kiosk machine's), so that cookie can never return.
+   */
+  async function checkReplacement(request: FastifyRequest, fresh: AppSession): Promise<'ok' | 'ended'> {
+    if (await sessionEnds.isEnded(fresh)) return 'ended';
+    const replacedSid = sessions.get(request)?.identity.sid;
+    if (replacedSid !== undefined && replacedSid !== fresh.identity.sid) await sessionEnds.endedLocally(replacedSid);
+    return 'ok';
+  }
+
   async function finishLogin(
     request: FastifyRequest,
     reply: FastifyReply,
@@ -266,15 +215,31 @@ const webisoAuthPlugin: FastifyPluginAsync<WebisoAuthOptions> = async (fastify: 
       request.log.warn({ code: result.error.code, claim: result.error.claim }, 'webiso grant rejected');
       return sendClientError(reply, result.error);
     }
+    const fresh = newAppSession(result.identity, now(), state.force);
+    let replacement: 'ok' | 'ended';
+    try {
+      replacement = await checkReplacement(request, fresh);
+    } catch (error) {
+      request.log.error({ err: error }, 'ended-session store failed');
+      return sendSessionStoreUnavailable(reply);
+    }
+    if (replacement === 'ended') {
+      return sendPage(reply, 401, {
+        title: 'Your webiso session has ended',
+        code: 'session_ended',
+        detail: 'This login came from a webiso session that has since been logged out. Go back to the page you wanted and log in again.',
+      });
+    }
     if (form.creds !== undefined && options.onCreds !== undefined) {
       await options.onCreds({ creds: form.creds, identity: result.identity, request });
     }
-    const sealed = sessionCodec.seal(newAppSession(result.identity, now(), state.force));
+    const sealed = sessionCodec.seal(fresh);
     if (sealed.length > MAX_SESSION_COOKIE_LENGTH) {
       return sendPage(reply, 500, { title: 'Login could not be stored', code: 'session_too_large' });
     }
-    reply.setCookie(names.session, sealed, sessionCookie);
-    reply.clearCookie(names.passive, passiveCookie);
+    // The new identity replaces the old cookie entirely: nothing of the previous session survives.
+    reply.setCookie(names.session, sealed, cookies.session);
+    reply.clearCookie(names.passive, cookies.passive);
     return reply.redirect(safeLocalPath(state.path), 303);
   }
 
@@ -282,7 +247,7 @@ const webisoAuthPlugin: FastifyPluginAsync<WebisoAuthOptions> = async (fastify: 
     reply.header('cache-control', 'no-store');
     const state = stateCodec.open(readCookies(request)[names.nonce], now());
     // Single use: whatever happens next, this login attempt is over.
-    reply.clearCookie(names.nonce, nonceCookie);
+    reply.clearCookie(names.nonce, cookies.nonce);
     const form = parseCallbackForm(request.body);
     if (state === null) {
       return sendPage(reply, 400, {
@@ -294,7 +259,7 @@ const webisoAuthPlugin: FastifyPluginAsync<WebisoAuthOptions> = async (fastify: 
     if (!form.ok) {
       if (state.passive && form.error.code === 'login_error' && form.error.error === 'login_required') {
         // Silent login found no SSO session: remember that for a while, so we do not bounce again.
-        reply.setCookie(names.passive, '1', passiveCookie);
+        reply.setCookie(names.passive, '1', cookies.passive);
         return reply.redirect(state.path, 303);
       }
       request.log.info({ code: form.error.code, error: form.error.error }, 'webiso login did not complete');
@@ -309,10 +274,20 @@ const webisoAuthPlugin: FastifyPluginAsync<WebisoAuthOptions> = async (fastify: 
     if (typeof origin === 'string' && origin !== publicOrigin.origin) {
       return sendPage(reply, 403, { title: 'Logout refused', code: 'cross_site_logout' });
     }
-    reply.clearCookie(names.session, sessionCookie);
-    reply.clearCookie(names.passive, passiveCookie);
+    // Only this app's session: the webiso session (and its sid) lives on, so a new login may reuse it.
+    reply.clearCookie(names.session, cookies.session);
+    reply.clearCookie(names.passive, cookies.passive);
     return reply.header('cache-control', 'no-store').redirect('/', 303);
   });
+
+  if (backchannelPath !== false) {
+    registerBackchannelLogoutRoute(fastify, {
+      path: backchannelPath,
+      verifier: createLogoutTokenVerifier(tokenOptions),
+      sessionEnds,
+      ...(options.onBackchannelLogout !== undefined ? { onBackchannelLogout: options.onBackchannelLogout } : {}),
+    });
+  }
 };
 
 /** Pubcookie-style app sessions backed by webiso grants. Registers as `webiso-client`. */

@@ -1,10 +1,8 @@
 import type { JWTPayload } from 'jose';
 import { WebisoClientError } from './errors.ts';
+import { isHostname, isWellFormedJti, isWellFormedSid, isWellFormedSubject } from './claim-patterns.ts';
 import { isFlavor, type GetcredInfo, type GrantClaims, type Identity } from './types.ts';
 
-const JTI_PATTERN = /^[A-Za-z0-9_-]{22,256}$/;
-const FQDN_PATTERN = /^(?=.{1,254}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
-const MAX_SUB_LENGTH = 256;
 const MAX_LIST_LENGTH = 256;
 
 export type ClaimsResult = { ok: true; claims: GrantClaims } | { ok: false; error: WebisoClientError };
@@ -25,17 +23,13 @@ function isNumericDate(value: unknown): value is number {
 function checkKindInvariants(payload: JWTPayload): ClaimsResult | null {
   const { kind, sub, machineFQDN, entitlements, flavor } = payload;
   if (kind === 'user') {
-    if (typeof sub !== 'string' || sub === '' || sub.length > MAX_SUB_LENGTH) {
-      return invalid('sub', 'a user grant needs a non-empty sub');
-    }
+    if (!isWellFormedSubject(sub)) return invalid('sub', 'a user grant needs a non-empty sub');
     if (machineFQDN !== undefined) return invalid('machineFQDN', 'a user grant must not name a machine');
     return null;
   }
   if (kind === 'machine') {
     if (sub !== '') return invalid('sub', 'a machine grant must have an empty sub');
-    if (typeof machineFQDN !== 'string' || !FQDN_PATTERN.test(machineFQDN)) {
-      return invalid('machineFQDN', 'a machine grant needs a machineFQDN hostname');
-    }
+    if (!isHostname(machineFQDN)) return invalid('machineFQDN', 'a machine grant needs a machineFQDN hostname');
     if (!isStringArray(entitlements)) return invalid('entitlements', 'a machine grant needs an entitlements array');
     // Only the machineoruser flavor may yield a machine: a basic login must be a person.
     if (flavor !== 'machineoruser') return invalid('kind', 'machine identities come only from machineoruser');
@@ -60,7 +54,9 @@ function checkCommonClaims(payload: JWTPayload, appId: string, nowSeconds: numbe
   if (payload.aud !== appId) {
     return { ok: false, error: new WebisoClientError('grant_wrong_audience', 'aud must be exactly this app id', { claim: 'aud' }) };
   }
-  if (typeof payload.jti !== 'string' || !JTI_PATTERN.test(payload.jti)) return invalid('jti', 'jti must be ≥128 bits of base64url');
+  if (!isWellFormedJti(payload.jti)) return invalid('jti', 'jti must be ≥128 bits of base64url');
+  // Optional (older servers omit it), but when present it keys the ended-session store.
+  if (payload.sid !== undefined && !isWellFormedSid(payload.sid)) return invalid('sid', 'sid must be 22–64 characters of base64url');
   if (typeof payload.nonce !== 'string') return invalid('nonce', 'nonce must be a string');
   if (!isNumericDate(payload.iat) || !isNumericDate(payload.exp)) return invalid('exp', 'iat and exp must be numbers');
   if (!isNumericDate(payload.auth_time) || payload.auth_time > nowSeconds + skewSeconds) {
@@ -98,7 +94,8 @@ export function identityFromClaims(claims: GrantClaims): Identity {
     claims,
   };
   const getcred = getcredInfo(claims);
-  const withGetcred = getcred === undefined ? common : { ...common, getcred };
+  const withSid = claims.sid === undefined ? common : { ...common, sid: claims.sid };
+  const withGetcred = getcred === undefined ? withSid : { ...withSid, getcred };
   if (claims.kind === 'machine') {
     if (claims.machineFQDN === undefined || claims.entitlements === undefined) {
       throw new Error('identityFromClaims: machine claims were not validated');

@@ -15,30 +15,36 @@ export const ERROR_PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; fo
 
 export interface ErrorPage {
   title: string;
-  code: string;
+  /** A stable error code, shown for support. Omit it on pages that only explain what to do next. */
+  code?: string;
   detail?: string;
-  /** Offer a button that ends the app session (e.g. a kiosk machine session on a personal page). */
-  logoutPath?: string;
 }
 
+/** The same look as webiso's own pages, so a person moving between them sees one service. */
+const PAGE_STYLE = `:root{color-scheme:light dark;font-family:system-ui,sans-serif}
+body{max-width:34rem;margin:3rem auto;padding:0 1rem;line-height:1.5}
+h1{font-size:1.5rem}
+.error{border-left:4px solid #c0392b;padding:.5rem .8rem;background:rgba(192,57,43,.08)}
+.notice{border-left:4px solid #2c6db5;padding:.5rem .8rem;background:rgba(44,109,181,.08)}
+.note{color:#666;font-size:.9rem}
+code{word-break:break-all}`;
+
 export function renderErrorPage(page: ErrorPage): string {
-  const detail = page.detail === undefined || page.detail === '' ? '' : `<p>${escapeHtml(page.detail)}</p>`;
-  const logout =
-    page.logoutPath === undefined
-      ? ''
-      : `<form method="post" action="${escapeHtml(page.logoutPath)}"><button type="submit">Log out of this app</button></form>`;
+  const detail = page.detail === undefined || page.detail === '' ? '' : `<p class="${page.code === undefined ? 'notice' : 'error'}">${escapeHtml(page.detail)}</p>`;
+  const code = page.code === undefined ? '' : `<p class="note">Error code: <code>${escapeHtml(page.code)}</code></p>`;
   return `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(page.title)}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;color:#222}code{background:#f3f3f3;padding:.1rem .3rem}</style>
+<style>${PAGE_STYLE}</style>
 </head>
 <body>
+<main>
 <h1>${escapeHtml(page.title)}</h1>
-<p>Error code: <code>${escapeHtml(page.code)}</code></p>
 ${detail}
-${logout}
+${code}
 <p><a href="/">Return to the home page</a></p>
+</main>
 </body>
 </html>
 `;

@@ -25,6 +25,8 @@ export interface GrantClaims extends JWTPayload {
   readonly entitlements?: readonly string[];
   readonly target?: string;
   readonly creds_hash?: string;
+  /** The webiso SSO session the grant came from; absent from servers older than single logout. */
+  readonly sid?: string;
 }
 
 /** Present on identities from a `getcred` login; the credentials themselves travel separately. */
@@ -42,6 +44,11 @@ interface IdentityCommon {
   /** The grant's id: useful to correlate with webiso's audit log. */
   readonly jti: string;
   readonly getcred?: GetcredInfo;
+  /**
+   * The webiso SSO session behind this login (for a machine: the kiosk browser's machine session).
+   * A back-channel logout token names it; absent when an older webiso issued the grant.
+   */
+  readonly sid?: string;
 }
 
 export interface UserIdentity extends IdentityCommon {
@@ -68,3 +75,25 @@ type WithoutClaims<T> = T extends unknown ? Omit<T, 'claims'> : never;
  * only bloat the cookie. This is what `request.webiso` holds.
  */
 export type SessionIdentity = WithoutClaims<Identity>;
+
+interface LogoutEventCommon {
+  /** The webiso session that ended: every app session whose `identity.sid` equals it is over. */
+  readonly sid: string;
+  /** The logout token's id (already burned in the replay store). */
+  readonly jti: string;
+  /** When webiso signed the logout token, in seconds since the epoch. */
+  readonly issuedAt: number;
+}
+
+export interface UserLogoutEvent extends LogoutEventCommon {
+  readonly kind: 'user';
+  readonly username: string;
+}
+
+export interface MachineLogoutEvent extends LogoutEventCommon {
+  readonly kind: 'machine';
+  readonly fqdn: string;
+}
+
+/** A verified back-channel logout token: which webiso session ended, and whose it was. */
+export type LogoutEvent = UserLogoutEvent | MachineLogoutEvent;

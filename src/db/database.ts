@@ -7,17 +7,32 @@ export type Db = Database.Database;
 
 export const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'migrations');
 
+/** How long a statement waits for another process's write lock before it fails with SQLITE_BUSY. */
+export const BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * Every transaction begins IMMEDIATE: webiso's transactions all write, and a deferred one that
+ * read first cannot wait for the write lock (SQLite refuses the upgrade at once, busy timeout or
+ * not, when another process committed meanwhile). Taking the lock up front makes it wait instead.
+ * Nested transactions still become savepoints.
+ */
+function immediateTransactions(db: Db): void {
+  const transaction = db.transaction.bind(db);
+  db.transaction = ((fn: Parameters<Db['transaction']>[0]) => transaction(fn).immediate) as Db['transaction'];
+}
+
 export function openDatabase(file: string): Db {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  const db = new Database(file);
+  // The busy timeout comes with the connection, before the first pragma: switching to WAL needs
+  // the lock too, and other processes (the CLI, the server) use the same file.
+  const db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   // Checkpoints (the only fsyncs in WAL + NORMAL) run on the committing request; make them rare.
   // The server also checkpoints from its housekeeping timer, off the request path.
   db.pragma('wal_autocheckpoint = 10000');
   db.pragma('foreign_keys = ON');
-  // Other processes (the CLI) write to the same file; wait rather than fail.
-  db.pragma('busy_timeout = 5000');
+  immediateTransactions(db);
   return db;
 }
 
@@ -34,19 +49,24 @@ function readMigrations(dir: string): Migration[] {
     .map((name) => ({ version: Number.parseInt(name, 10), name, sql: readFileSync(join(dir, name), 'utf8') }));
 }
 
-/** Applies forward-only numbered migrations, each in its own transaction. Returns the names applied. */
+/**
+ * Applies forward-only numbered migrations, each in its own transaction. Returns the names applied.
+ * Several processes may start at once on a new database: each migration is checked again inside
+ * its (immediate) transaction, so exactly one of them applies it.
+ */
 export function migrate(db: Db, dir: string = MIGRATIONS_DIR): string[] {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT');
-  const applied = new Set(db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]);
+  const isApplied = db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').pluck();
   const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+  const apply = db.transaction((migration: Migration): boolean => {
+    if (isApplied.get(migration.version) !== undefined) return false;
+    db.exec(migration.sql);
+    record.run(migration.version, migration.name, new Date().toISOString());
+    return true;
+  });
   const done: string[] = [];
   for (const migration of readMigrations(dir)) {
-    if (applied.has(migration.version)) continue;
-    db.transaction(() => {
-      db.exec(migration.sql);
-      record.run(migration.version, migration.name, new Date().toISOString());
-    })();
-    done.push(migration.name);
+    if (isApplied.get(migration.version) === undefined && apply(migration)) done.push(migration.name);
   }
   return done;
 }

@@ -14,6 +14,7 @@ import {
 } from '../client/index.ts';
 import { html, type SafeHtml } from './html.ts';
 import { DEMO_CSP, layout } from './layout.ts';
+import { formatTime } from '../time-format.ts';
 
 export interface DemoAppOptions {
   /** webiso's issuer URL, e.g. `http://localhost:8080`. */
@@ -26,11 +27,13 @@ export interface DemoAppOptions {
   logger?: FastifyServerOptions['logger'];
   /** getcred demo: a `/mail` page that asks for a ticket for `target`, decrypted with `privateKey` and saved in `ccacheDir`. */
   getcred?: DemoGetcredOptions;
-  /** Extra plugin options, e.g. a local `jwks`, a fake `now` or a shared `replayStore` in tests. */
+  /** Extra plugin options, e.g. a local `jwks`, a fake `now`, a shared `replayStore` or `endedSessionStore`. */
   auth?: Partial<Omit<WebisoAuthOptions, 'issuer' | 'appId' | 'publicUrl' | 'cookieSecret'>>;
 }
 
 const LOGOUT_PATH = '/webiso/logout';
+/** Register `{publicUrl}/webiso/backchannel-logout` as the demo's `logout.backchannelUrl` at webiso. */
+const BACKCHANNEL_LOGOUT_PATH = '/webiso/backchannel-logout';
 
 export interface DemoGetcredOptions {
   target: string;
@@ -65,14 +68,15 @@ function mailBody(identity: SessionIdentity | null, target: string, ticket: Rece
 function sendHtml(reply: FastifyReply, title: string, body: SafeHtml): FastifyReply {
   return reply
     .type('text/html; charset=utf-8')
+    // Every page shows who is logged in: a back button on a kiosk must not bring back the last person.
+    .header('cache-control', 'no-store')
     .header('content-security-policy', DEMO_CSP)
     .header('x-content-type-options', 'nosniff')
     .send(layout(title, body));
 }
 
 function authTimeText(authTime: number): string {
-  const date = new Date(authTime * 1000);
-  return Number.isNaN(date.getTime()) ? String(authTime) : date.toISOString();
+  return formatTime(authTime, String(authTime));
 }
 
 function whoRows(identity: SessionIdentity): SafeHtml {
@@ -100,18 +104,25 @@ function logoutForm(): SafeHtml {
   return html`<form method="post" action="${LOGOUT_PATH}"><button type="submit" class="link">Log out of the demo app</button></form>`;
 }
 
-function homeBody(identity: SessionIdentity | null): SafeHtml {
-  const status =
-    identity === null
-      ? html`<p>You are not logged in to the demo app.</p>`
-      : html`<p>You are logged in to the demo app.</p>${identityDetails(identity)}`;
+function homeStatus(identity: SessionIdentity | null, sessionEnded: boolean): SafeHtml {
+  if (identity !== null) return html`<p>You are logged in to the demo app.</p>${identityDetails(identity)}`;
+  if (sessionEnded) {
+    return html`<p data-field="session-ended">Your demo app session has ended, because its webiso session was logged out.</p>
+<p>You are not logged in to the demo app.</p>`;
+  }
+  return html`<p>You are not logged in to the demo app.</p>`;
+}
+
+function homeBody(identity: SessionIdentity | null, sessionEnded: boolean): SafeHtml {
+  const status = homeStatus(identity, sessionEnded);
   return html`${status}
 <ul>
 <li><a href="/private">Log in (basic)</a></li>
 <li><a href="/kiosk">Log in (machine or user)</a></li>
 <li>${logoutForm()}</li>
 </ul>
-<p class="note">Logging out here ends only this app's session; your webiso single sign-on session stays.</p>`;
+<p class="note">Logging out here ends only this app's session; your webiso single sign-on session stays.
+Logging out of webiso ends this app's session too.</p>`;
 }
 
 function protectedBody(identity: SessionIdentity | null, what: string): SafeHtml {
@@ -130,11 +141,12 @@ export function buildDemoApp(options: DemoAppOptions): FastifyInstance {
     publicUrl: options.publicUrl ?? 'http://localhost:8081',
     cookieSecret: options.cookieSecret,
     logoutPath: LOGOUT_PATH,
+    backchannelLogoutPath: BACKCHANNEL_LOGOUT_PATH,
     ...(options.getcred ? { onCreds: ticketReceiver(options.getcred, receivedTickets) } : {}),
   });
   // Routes go in a later plugin so webisoRequire (decorated by webisoAuth) exists when they register.
   app.register(async (scope) => {
-    scope.get('/', async (request, reply) => sendHtml(reply, 'Home', homeBody(request.webiso)));
+    scope.get('/', async (request, reply) => sendHtml(reply, 'Home', homeBody(request.webiso, request.webisoSessionEnded)));
     scope.get('/private', { preHandler: scope.webisoRequire({ flavor: 'basic' }) }, async (request, reply) =>
       sendHtml(reply, 'Private page', protectedBody(request.webiso, 'This page needs a personal (basic) login.')),
     );

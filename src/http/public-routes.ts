@@ -1,9 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { browserBinding, csrfToken } from './csrf.ts';
+import { FAVICON_ICO, FAVICON_SVG } from './favicon.ts';
 import { loadSsoSession } from '../login/sso-session.ts';
+import { formatTime } from '../time-format.ts';
 
-/** The home page (who am I, log out), the JWKS apps verify grants with, and a health check. */
+/** The home page (who am I, log out), the JWKS apps verify grants with, a health check and the icon. */
 export const publicRoutes = fp(
   async (app: FastifyInstance) => {
     const services = app.webiso;
@@ -14,8 +16,8 @@ export const publicRoutes = fp(
         title: 'webiso',
         session: session && {
           username: session.username,
-          since: new Date(session.authTime * 1000).toISOString(),
-          expires: new Date(Math.min(session.absoluteExpiresAt, session.lastSeenAt + session.idleSeconds) * 1000).toISOString(),
+          since: formatTime(session.authTime),
+          expires: formatTime(Math.min(session.absoluteExpiresAt, session.lastSeenAt + session.idleSeconds)),
         },
         csrf: csrfToken(services.formSecret, 'logout', binding),
       });
@@ -24,6 +26,9 @@ export const publicRoutes = fp(
       reply.header('Cache-Control', 'public, max-age=60');
       return services.keystore.publicJwks('grant');
     });
+    const ICON_CACHE = 'public, max-age=86400';
+    app.get('/favicon.ico', async (_request, reply) => reply.header('Cache-Control', ICON_CACHE).type('image/x-icon').send(FAVICON_ICO));
+    app.get('/favicon.svg', async (_request, reply) => reply.header('Cache-Control', ICON_CACHE).type('image/svg+xml').send(FAVICON_SVG));
     app.get('/healthz', async (_request, reply) => {
       services.db.prepare('SELECT 1').get();
       reply.header('Cache-Control', 'no-store');

@@ -2,9 +2,19 @@ import { WebisoError } from '../errors.ts';
 
 /** Protocol errors of the machine-cookie and admin features, one class each (see src/errors.ts). */
 
+/** The form fields an admin types into; an error names the one it is about. */
+export type MachineField = 'fqdn' | 'location' | 'networks' | 'entitlements' | 'days' | 'reason';
+
 export class InvalidMachineInputError extends WebisoError {
   readonly code = 'invalid_machine_input';
   readonly statusCode = 400;
+  constructor(
+    description: string,
+    /** the field the value came from, so a form can show the message beside it */
+    readonly field?: MachineField,
+  ) {
+    super(description);
+  }
 }
 
 export class MachineNotFoundError extends WebisoError {
@@ -45,7 +55,13 @@ export class ReauthRequiredError extends WebisoError {
   readonly statusCode = 401;
 }
 
-/** Unknown, expired and already used enrollment codes get the same answer. */
+/** Cancelling a machine's enrollment link when it has none pending. */
+export class EnrollmentNotFoundError extends WebisoError {
+  readonly code = 'enrollment_not_found';
+  readonly statusCode = 404;
+}
+
+/** Unknown, expired, cancelled and already used enrollment codes get the same answer. */
 export class EnrollmentInvalidError extends WebisoError {
   readonly code = 'enrollment_invalid';
   readonly statusCode = 410;

@@ -13,7 +13,7 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 export function parseFqdn(value: unknown): string {
   const check = checkFqdn(value);
-  if (!check.ok) throw new InvalidMachineInputError(`Invalid machine name: ${check.problem}.`);
+  if (!check.ok) throw new InvalidMachineInputError(`Invalid machine name: ${check.problem}.`, 'fqdn');
   return check.fqdn;
 }
 
@@ -28,30 +28,30 @@ export function splitList(value: unknown): string[] {
 export function parseNetworks(items: readonly string[]): string[] {
   const networks = items.map((item) => {
     const cidr = normalizeCidr(item);
-    if (!cidr) throw new InvalidMachineInputError(`"${item.slice(0, 60)}" is not a network in CIDR notation (e.g. 10.1.2.0/24 or 2001:db8:1::/48).`);
+    if (!cidr) throw new InvalidMachineInputError(`"${item.slice(0, 60)}" is not a network in CIDR notation (e.g. 10.1.2.0/24 or 2001:db8:1::/48).`, 'networks');
     return cidr;
   });
   const unique = [...new Set(networks)];
-  if (unique.length > MAX_NETWORKS) throw new InvalidMachineInputError(`At most ${MAX_NETWORKS} networks per machine.`);
+  if (unique.length > MAX_NETWORKS) throw new InvalidMachineInputError(`At most ${MAX_NETWORKS} networks per machine.`, 'networks');
   return unique;
 }
 
 export function parseEntitlements(items: readonly string[]): string[] {
   for (const item of items) {
-    if (!ENTITLEMENT.test(item)) throw new InvalidMachineInputError(`"${item.slice(0, 60)}" is not a valid entitlement: use 1-64 letters, digits, ".", "_", ":", "-".`);
+    if (!ENTITLEMENT.test(item)) throw new InvalidMachineInputError(`"${item.slice(0, 60)}" is not a valid entitlement: use 1-64 letters, digits, ".", "_", ":", "-".`, 'entitlements');
   }
   const unique = [...new Set(items)];
-  if (unique.length > MAX_ENTITLEMENTS) throw new InvalidMachineInputError(`At most ${MAX_ENTITLEMENTS} entitlements per machine.`);
+  if (unique.length > MAX_ENTITLEMENTS) throw new InvalidMachineInputError(`At most ${MAX_ENTITLEMENTS} entitlements per machine.`, 'entitlements');
   return unique;
 }
 
-function parseText(value: unknown, label: string, max: number): string | null {
+function parseText(value: unknown, field: 'location' | 'reason', max: number): string | null {
   if (value === undefined || value === null) return null;
-  if (typeof value !== 'string') throw new InvalidMachineInputError(`The ${label} must be text.`);
+  if (typeof value !== 'string') throw new InvalidMachineInputError(`The ${field} must be text.`, field);
   const trimmed = value.trim();
   if (trimmed === '') return null;
-  if (trimmed.length > max) throw new InvalidMachineInputError(`The ${label} is at most ${max} characters.`);
-  if (CONTROL.test(trimmed)) throw new InvalidMachineInputError(`The ${label} may not contain control characters.`);
+  if (trimmed.length > max) throw new InvalidMachineInputError(`The ${field} is at most ${max} characters.`, field);
+  if (CONTROL.test(trimmed)) throw new InvalidMachineInputError(`The ${field} may not contain control characters.`, field);
   return trimmed;
 }
 
@@ -61,8 +61,8 @@ export const parseReason = (value: unknown) => parseText(value, 'reason', MAX_RE
 /** A cookie lifetime in whole days, 1 … machines.maxLifetimeDays. */
 export function parseLifetimeDays(value: unknown, maxDays: number): number {
   const text = typeof value === 'number' ? String(value) : value;
-  if (typeof text !== 'string' || !/^[0-9]{1,4}$/.test(text.trim())) throw new InvalidMachineInputError('The lifetime must be a whole number of days.');
+  if (typeof text !== 'string' || !/^[0-9]{1,4}$/.test(text.trim())) throw new InvalidMachineInputError('The lifetime must be a whole number of days.', 'days');
   const days = Number(text.trim());
-  if (days < 1 || days > maxDays) throw new InvalidMachineInputError(`The lifetime must be between 1 and ${maxDays} days (machines.maxLifetimeDays).`);
+  if (days < 1 || days > maxDays) throw new InvalidMachineInputError(`The lifetime must be between 1 and ${maxDays} days (machines.maxLifetimeDays).`, 'days');
   return days;
 }

@@ -33,6 +33,7 @@ export type MachineAction =
   | 'auto_suspend'
   | 'mint_denied'
   | 'enroll_create'
+  | 'enroll_cancel'
   | 'enroll_redeem'
   | 'enroll_refused'
   | 'alert_close'

@@ -1,11 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import type { Db } from '../db/database.ts';
 import type { Keystore } from '../keys/keystore.ts';
 import type { AlertsRepository, MachineAlert } from './alerts-repository.ts';
 import type { MachinesConfig } from './config-schema.ts';
-import { hashEnrollmentCode, type EnrollmentsRepository } from './enrollments-repository.ts';
+import { formatTime } from '../time-format.ts';
+import { createEnrollmentOperations } from './enrollment-operations.ts';
+import type { EnrollmentsRepository } from './enrollments-repository.ts';
 import {
-  EnrollmentInvalidError,
   InvalidMachineInputError,
   MachineExistsError,
   MachineNotFoundError,
@@ -37,6 +37,7 @@ export interface CreatedEnrollment {
   readonly code: string;
   readonly url: string;
   readonly expiresAt: number;
+  readonly lifetimeDays: number;
 }
 
 export interface OperationsDeps {
@@ -73,8 +74,6 @@ export function createMachineOperations(deps: OperationsDeps) {
     if (!machine) throw new MachineNotFoundError(`There is no machine named ${fqdn}.`);
     return machine;
   }
-
-  const enrollmentInvalid = () => new EnrollmentInvalidError('This enrollment link is not valid: it is unknown, has expired or was already used. Ask an administrator for a new one.');
 
   function event(fqdn: string, action: MachineAction, actor: Actor, at: number, extra: { version?: number | null; reason?: string | null; detail?: string | null } = {}) {
     machines.addEvent({ fqdn, action, actor: actor.name, at, clientIp: actor.ip ?? null, ...extra });
@@ -117,7 +116,7 @@ export function createMachineOperations(deps: OperationsDeps) {
 
   const commitMintTransaction = db.transaction((machine: Machine, claims: MachineClaims, actor: Actor) => {
     moveVersion(machine, { version: claims.ver, setBy: actor.name, setAt: claims.iat, expiresAt: claims.exp });
-    event(machine.fqdn, 'mint', actor, claims.iat, { version: claims.ver, detail: `${jtiTag(claims.jti)} expires ${new Date(claims.exp * 1000).toISOString()}` });
+    event(machine.fqdn, 'mint', actor, claims.iat, { version: claims.ver, detail: `${jtiTag(claims.jti)} expires ${formatTime(claims.exp)}` });
   });
 
   const revokeTransaction = db.transaction((fqdn: string, actor: Actor, reason: string | null, at: number): Machine => {
@@ -133,15 +132,6 @@ export function createMachineOperations(deps: OperationsDeps) {
     if (!machines.setStatus(fqdn, from, to)) return false;
     event(fqdn, to === 'suspended' ? 'suspend' : 'reactivate', actor, at, { version: machine.version, reason });
     return true;
-  });
-
-  const redeemTransaction = db.transaction((codeHash: string, machine: Machine, claims: MachineClaims, actor: Actor, createdBy: string) => {
-    if (!deps.enrollments.consume(codeHash, claims.iat, actor.ip ?? 'unknown')) throw enrollmentInvalid();
-    moveVersion(machine, { version: claims.ver, setBy: `${createdBy} (enrollment)`, setAt: claims.iat, expiresAt: claims.exp });
-    event(machine.fqdn, 'enroll_redeem', { name: createdBy, ip: actor.ip }, claims.iat, {
-      version: claims.ver,
-      detail: `code#${codeHash.slice(0, 10)} ${jtiTag(claims.jti)} expires ${new Date(claims.exp * 1000).toISOString()}`,
-    });
   });
 
   function configuredCutoff(): number | undefined {
@@ -164,8 +154,11 @@ export function createMachineOperations(deps: OperationsDeps) {
     return { cookie: await signMachineCookie(deps.keystore, claims), claims };
   }
 
+  const enrollment = createEnrollmentOperations(deps, { findOrThrow, event, signFor, moveVersion });
+
   return {
     invalidBefore,
+    ...enrollment,
 
     add(fqdn: string, input: MachineDetails, actor: Actor): Machine {
       addTransaction(fqdn, parseDetails(input), actor, deps.nowSeconds());
@@ -205,53 +198,17 @@ export function createMachineOperations(deps: OperationsDeps) {
       event(fqdn, 'mint_denied', actor, deps.nowSeconds(), { reason });
     },
 
-    /** A one-time URL that installs a fresh cookie in whichever browser opens it first. */
-    createEnrollment(fqdn: string, lifetimeDays: unknown, actor: Actor): CreatedEnrollment {
-      const days = parseLifetimeDays(lifetimeDays, deps.config.maxLifetimeDays);
-      const at = deps.nowSeconds();
-      const code = randomBytes(32).toString('base64url');
-      const codeHash = hashEnrollmentCode(code);
-      const expiresAt = at + deps.config.enrollmentTtlSeconds;
-      db.transaction(() => {
-        findOrThrow(fqdn);
-        deps.enrollments.insert(codeHash, { fqdn, lifetimeDays: days, createdBy: actor.name, createdAt: at, expiresAt });
-        event(fqdn, 'enroll_create', actor, at, { detail: `code#${codeHash.slice(0, 10)} usable until ${new Date(expiresAt * 1000).toISOString()}, cookie for ${days} days` });
-      })();
-      return { code, url: `${deps.issuer}/machines/enroll/${code}`, expiresAt };
-    },
-
-    /** The enrollment a code belongs to, if it can still be redeemed (the confirmation page). */
-    pendingEnrollment(code: string): { fqdn: string; expiresAt: number; lifetimeDays: number } {
-      const enrollment = deps.enrollments.find(hashEnrollmentCode(code));
-      if (!enrollment || enrollment.usedAt !== null || enrollment.expiresAt <= deps.nowSeconds()) throw enrollmentInvalid();
-      return { fqdn: enrollment.fqdn, expiresAt: enrollment.expiresAt, lifetimeDays: enrollment.lifetimeDays };
-    },
-
-    async redeemEnrollment(code: string, actor: Actor): Promise<MintedCookie> {
-      const codeHash = hashEnrollmentCode(code);
-      const enrollment = deps.enrollments.find(codeHash);
-      const at = deps.nowSeconds();
-      if (!enrollment || enrollment.usedAt !== null || enrollment.expiresAt <= at) {
-        if (enrollment) event(enrollment.fqdn, 'enroll_refused', { name: 'enrollment', ip: actor.ip }, at, { reason: enrollment.usedAt !== null ? 'already used' : 'expired', detail: `code#${codeHash.slice(0, 10)}` });
-        throw enrollmentInvalid();
-      }
-      const machine = findOrThrow(enrollment.fqdn);
-      const { cookie, claims } = await signFor(machine, enrollment.lifetimeDays, at);
-      redeemTransaction(codeHash, machine, claims, actor, enrollment.createdBy);
-      return { cookie, claims, machine: findOrThrow(enrollment.fqdn) };
-    },
-
     /** Refuses every machine cookie issued before `cutoff`. The cutoff only ever moves later. */
     setInvalidBefore(cutoff: number, actor: Actor): number {
       const at = deps.nowSeconds();
       if (!Number.isInteger(cutoff) || cutoff > at + CUTOFF_SKEW_SECONDS) throw new InvalidMachineInputError('The cutoff must not lie in the future.');
       const current = invalidBefore();
       if (current !== undefined && cutoff < current) {
-        throw new InvalidMachineInputError(`The cutoff is already ${new Date(current * 1000).toISOString()}; moving it earlier would revive refused cookies.`);
+        throw new InvalidMachineInputError(`The cutoff is already ${formatTime(current)}; moving it earlier would revive refused cookies.`);
       }
       db.transaction(() => {
         machines.setSetting(INVALID_BEFORE_SETTING, String(cutoff), actor.name, at);
-        event('*', 'invalidate_before', actor, at, { detail: new Date(cutoff * 1000).toISOString() });
+        event('*', 'invalidate_before', actor, at, { detail: formatTime(cutoff) });
       })();
       return cutoff;
     },

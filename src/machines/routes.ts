@@ -6,12 +6,13 @@ import type { WebisoServices } from '../services.ts';
 import { EnrollmentInvalidError } from './errors.ts';
 import { setMachineCookie } from './machine-cookie.ts';
 import { nowSeconds } from '../services.ts';
+import { formatTime } from '../time-format.ts';
 
 const CODE = /^[A-Za-z0-9_-]{43}$/;
 
 function codeOf(request: FastifyRequest): string {
   const code = (request.params as { code?: string }).code ?? '';
-  if (!CODE.test(code)) throw new EnrollmentInvalidError('This enrollment link is not valid: it is unknown, has expired or was already used. Ask an administrator for a new one.');
+  if (!CODE.test(code)) throw new EnrollmentInvalidError('This enrollment link is not valid: it is unknown, has expired, was cancelled or was already used. Ask an administrator for a new one.');
   return code;
 }
 
@@ -24,7 +25,7 @@ function showEnrollment(services: WebisoServices, request: FastifyRequest, reply
     title: 'Enroll this browser as a kiosk',
     fqdn: pending.fqdn,
     lifetimeDays: pending.lifetimeDays,
-    usableUntil: new Date(pending.expiresAt * 1000).toISOString().slice(0, 16).replace('T', ' '),
+    usableUntil: formatTime(pending.expiresAt),
     action: `/machines/enroll/${code}`,
     csrf: csrfToken(services.formSecret, 'confirm', binding),
   });
@@ -41,7 +42,7 @@ async function redeemEnrollment(services: WebisoServices, request: FastifyReques
     title: 'Kiosk enrolled',
     fqdn: minted.machine.fqdn,
     version: minted.claims.ver,
-    expiresAt: new Date(minted.claims.exp * 1000).toISOString().slice(0, 10),
+    expiresAt: formatTime(minted.claims.exp),
   });
 }
 

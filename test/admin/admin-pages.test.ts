@@ -119,8 +119,8 @@ describe('admin pages: the machine list, a machine, expiring soon, alerts', () =
     assert.match(row, /data-field="version">1</);
     assert.match(row, /data-field="status" class="status-suspended">suspended</);
     assert.match(row, /data-field="set-by">root</);
-    assert.match(row, /data-field="expires">2027-01-11 12:02</);
-    assert.match(row, /data-field="last-seen">2026-11-22 12:03</);
+    assert.match(row, /data-field="expires">2027-01-11 12:02 UTC</);
+    assert.match(row, /data-field="last-seen">2026-11-22 12:03 UTC</);
     assert.match(row, /data-field="last-ip">203\.0\.113\.5</);
     assert.match(row, /data-field="open-alerts" class="alerts-open">1</);
     for (const title of ['Machine', 'Version', 'Status', 'Set by', 'Set at', 'Expires', 'Last seen', 'Last IP', 'Open alerts']) assert.match(page.body, new RegExp(`>${title}</a>`));
@@ -261,8 +261,8 @@ describe('admin pages: minting needs CSRF, POST, the policy and a recent passwor
     assert.match(html, /id="mint-denied"/);
     const response = await postForm(t.app, admin, '/admin/machines/pc1.staff.example.edu/mint', { days: '10', csrf: formCsrf(html, '/admin/machines/pc1.staff.example.edu/revoke') ?? '' });
     assert.equal(response.statusCode, 403);
-    assert.match(response.body, /id="error-code">mint_not_allowed</);
-    assert.match(response.body, /does not let root mint a cookie for pc1\.staff\.example\.edu/);
+    assert.match(response.body, /id="mint-error" role="alert" data-error-code="mint_not_allowed">The mint policy does not let root mint a cookie for pc1\.staff\.example\.edu/);
+    assert.match(response.body, /id="admin-user">root</, 'the refusal is shown inside the admin pages');
     assert.ok(!setCookieLines(response).some((line) => line.startsWith(MACHINE_COOKIE)));
     assert.deepEqual(eventsOf(t.app, 'pc1.staff.example.edu').at(-1), { action: 'mint_denied', actor: 'root', version: null, client_ip: '127.0.0.1', reason: 'mint a cookie refused by the mint policy', detail: null });
     assert.equal(t.app.webiso.machines.repository.find('pc1.staff.example.edu')?.version, 0);

@@ -77,7 +77,18 @@ before(() => {
   configPath = join(scratch, 'webiso.yaml');
   writeFileSync(
     configPath,
-    ['issuer: https://login.example.edu', 'dataDir: ./ignored-because-WEBISO_DATA_DIR-is-set', 'apps:', '  - id: app', '    name: App', '    returnUrls: [https://app.example.edu/webiso/callback]', ''].join('\n'),
+    [
+      'issuer: https://login.example.edu',
+      'dataDir: ./ignored-because-WEBISO_DATA_DIR-is-set',
+      'apps:',
+      '  - id: app',
+      '    name: App',
+      '    returnUrls: [https://app.example.edu/webiso/callback]',
+      // a role the configuration names is a known role (docs/cli.md)
+      'machines:',
+      '  mintPolicy: [{ roles: [kiosk-staff], fqdns: ["*.kiosk.example.edu"] }]',
+      '',
+    ].join('\n'),
   );
 });
 
@@ -120,9 +131,35 @@ describe('webiso CLI', { concurrency: false }, () => {
     const results = await Promise.all(names.map((name) => webiso(['user', 'add', name], 'long-enough-password\n')));
     results.forEach((result) => assertFailed(result, /invalid username ".*": use 1-64 characters/));
     const [short, empty] = await Promise.all([webiso(['user', 'add', 'shorty'], 'short\n'), webiso(['user', 'add', 'empty'], '')]);
-    assertFailed(short, /the password must be at least 8 characters long/);
-    assertFailed(empty, /the password must be at least 8 characters long/);
+    assertFailed(short, /^webiso: the password must be at least 8 characters long$/m);
+    assertFailed(empty, /^webiso: no password given$/m);
     assert.deepEqual(usersTable().map((row) => row.username), ['alice']);
+  });
+
+  it('standard input gives one line: typed twice is accepted, never part of the password', async () => {
+    const added = await webiso(['user', 'add', 'twice'], 'typed-twice-pw\ntyped-twice-pw\n');
+    assert.equal(added.code, 0, added.stderr);
+    assert.ok(await canLogIn('twice', 'typed-twice-pw'), 'the password is the first line');
+    assert.equal(await canLogIn('twice', 'typed-twice-pw\ntyped-twice-pw'), false, 'not both lines');
+    const crlf = await webiso(['user', 'passwd', 'twice'], 'windows-line-pw\r\nwindows-line-pw\r\n');
+    assert.equal(crlf.code, 0, crlf.stderr);
+    assert.ok(await canLogIn('twice', 'windows-line-pw'), 'CR LF ends a line too');
+  });
+
+  it('a second line that differs, a third line, control characters or nothing at all fail and change nothing', async () => {
+    const cases: Array<[string[], string, RegExp]> = [
+      [['user', 'add', 'differ'], 'first-password\nsecond-password\n', /^webiso: the two passwords differ$/m],
+      [['user', 'add', 'three'], 'same-password\nsame-password\nsame-password\n', /^webiso: standard input has more than two lines/m],
+      [['user', 'add', 'tabbed'], 'tab\tinside-password\n', /^webiso: the password must not contain control characters/m],
+      [['user', 'add', 'newline'], '\n', /^webiso: no password given$/m],
+      [['user', 'passwd', 'twice'], 'first-password\nsecond-password', /^webiso: the two passwords differ$/m],
+      [['user', 'passwd', 'twice'], '', /^webiso: no password given$/m],
+      [['user', 'passwd', 'twice'], 'escape\u001b[2J-password\n', /control characters/],
+    ];
+    const results = await Promise.all(cases.map(([args, stdin]) => webiso(args, stdin)));
+    results.forEach((result, index) => assertFailed(result, cases[index]![2]));
+    assert.deepEqual(usersTable().map((row) => row.username), ['alice', 'twice']);
+    assert.ok(await canLogIn('twice', 'windows-line-pw'), 'passwd changed nothing');
   });
 
   it('the password can never be given as an argument', async () => {
@@ -136,7 +173,7 @@ describe('webiso CLI', { concurrency: false }, () => {
     assertFailed(option, /unknown option '--password'/);
     assertFailed(passwd, /too many arguments/);
     assert.doesNotMatch(help.stdout, /--pass/);
-    assert.deepEqual(usersTable().map((row) => row.username), ['alice']);
+    assert.deepEqual(usersTable().map((row) => row.username), ['alice', 'twice']);
   });
 
   it('user add --role, user role --add/--remove and user list', async () => {
@@ -144,19 +181,22 @@ describe('webiso CLI', { concurrency: false }, () => {
     assert.equal(added.code, 0, added.stderr);
     assert.match(added.stdout, /added user bob with roles admin/);
 
-    const role = await webiso(['user', 'role', 'alice', '--add', 'admin', '--add', 'auditor']);
+    const role = await webiso(['user', 'role', 'alice', '--add', 'admin', '--add', 'kiosk-staff']);
     assert.equal(role.code, 0, role.stderr);
-    assert.match(role.stdout, /alice: admin, auditor/);
-    const removed = await webiso(['user', 'role', 'alice', '--remove', 'auditor']);
-    assert.match(removed.stdout, /alice: admin$/m);
+    assert.match(role.stdout, /^user alice has roles: admin, kiosk-staff$/m);
+    const removed = await webiso(['user', 'role', 'alice', '--remove', 'kiosk-staff']);
+    assert.match(removed.stdout, /^user alice has roles: admin$/m);
 
     const list = await webiso(['user', 'list']);
     assert.equal(list.code, 0, list.stderr);
     const lines = list.stdout.trim().split('\n').map((line) => line.split('\t'));
     assert.deepEqual(lines.map((cells) => cells.slice(0, 3)), [
+      ['USERNAME', 'STATE', 'ROLES'],
       ['alice', 'active', 'admin'],
       ['bob', 'active', 'admin'],
+      ['twice', 'active', '-'],
     ]);
+    assert.match(lines[1]?.[3] ?? '', /^\d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
 
     const [badRole, noUser, noChange, badAddRole] = await Promise.all([
       webiso(['user', 'role', 'alice', '--add', 'Bad Role']),
@@ -166,7 +206,7 @@ describe('webiso CLI', { concurrency: false }, () => {
     ]);
     assertFailed(badRole, /invalid role "Bad Role"/);
     assertFailed(noUser, /no such user "nobody"/);
-    assertFailed(noChange, /--add ROLE or --remove ROLE/);
+    assertFailed(noChange, /^webiso: nothing to change: give --add ROLE or --remove ROLE$/m);
     assertFailed(badAddRole, /invalid role "ADMIN!"/);
     assert.equal(usersTable().some((row) => row.username === 'carol'), false);
   });
@@ -194,7 +234,8 @@ describe('webiso CLI', { concurrency: false }, () => {
     // the server created the first key on start (canLogIn above)
     const before = await webiso(['keys', 'list']);
     assert.equal(before.code, 0, before.stderr);
-    const [firstKid] = before.stdout.trim().split('\n').map((line) => line.split('\t')[0]);
+    const [header, firstKid] = before.stdout.trim().split('\n').map((line) => line.split('\t')[0]);
+    assert.equal(header, 'KID');
     assert.ok(firstKid);
 
     const rotated = await webiso(['keys', 'rotate']);
@@ -206,7 +247,7 @@ describe('webiso CLI', { concurrency: false }, () => {
     const rows = new Map(list.stdout.trim().split('\n').map((line) => { const cells = line.split('\t'); return [cells[0]!, cells]; }));
     assert.equal(rows.get(newKid)?.[1], 'grant');
     assert.equal(rows.get(newKid)?.[4], 'active');
-    assert.match(rows.get(firstKid)?.[4] ?? '', /^retired, published until \d{4}-\d\d-\d\dT/);
+    assert.match(rows.get(firstKid)?.[4] ?? '', /^retired, published until \d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
 
     // the running server signs with the new key and still publishes the old one
     await withServer(async (app) => {
@@ -226,8 +267,8 @@ describe('webiso CLI', { concurrency: false }, () => {
       webiso(['user', 'list'], '', { WEBISO_CONFIG: badConfig }),
       webiso(['user', 'list'], '', { WEBISO_CONFIG: join(scratch, 'missing.yaml') }),
     ]);
-    assertFailed(unknown, /unknown command 'frobnicate'/);
-    assertFailed(unknownSub, /unknown command 'frobnicate'/);
+    assertFailed(unknown, /^webiso: unknown command 'frobnicate'/);
+    assertFailed(unknownSub, /^webiso: unknown command 'frobnicate'/);
     assertFailed(invalid, /apps\[0\]\.returnUrls\[0\]/);
     assertFailed(missing, /cannot read configuration file/);
   });

@@ -33,6 +33,11 @@ export function randomId(): string {
   return randomBytes(16).toString('base64url');
 }
 
+/** A webiso SSO session id as the server makes them: 32 random bytes of base64url. */
+export function randomSid(): string {
+  return randomBytes(32).toString('base64url');
+}
+
 export type ClaimOverrides = Record<string, unknown>;
 export type HeaderOverrides = Record<string, unknown>;
 
@@ -49,6 +54,7 @@ export function userClaims(nonce: string, nowSeconds = T0): Record<string, unkno
     jti: randomId(),
     auth_time: nowSeconds - 30,
     amr: ['pwd'],
+    sid: randomSid(),
   };
 }
 
@@ -96,6 +102,36 @@ export function machineGrant(key: TestKey, nonce: string, overrides: ClaimOverri
 
 export function withClaims(nonce: string, overrides: ClaimOverrides, base = userClaims(nonce)): Record<string, unknown> {
   return merge(base, overrides);
+}
+
+export const BACKCHANNEL_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
+
+/** A logout token's claims as webiso sends them for a person's session. */
+export function userLogoutClaims(sid: string, nowSeconds = T0): Record<string, unknown> {
+  return {
+    iss: ISSUER,
+    aud: APP_ID,
+    iat: nowSeconds,
+    exp: nowSeconds + 120,
+    jti: randomId(),
+    sid,
+    sub: 'alice',
+    events: { [BACKCHANNEL_EVENT]: {} },
+  };
+}
+
+/** For a kiosk's machine session: no sub, the machine instead. */
+export function machineLogoutClaims(sid: string, nowSeconds = T0): Record<string, unknown> {
+  return merge(userLogoutClaims(sid, nowSeconds), { sub: undefined, kind: 'machine', machineFQDN: 'kiosk-1.lib.example.edu' });
+}
+
+export async function signLogoutToken(key: TestKey, claims: Record<string, unknown>, headerOverrides: HeaderOverrides = {}): Promise<string> {
+  const header = merge({ alg: key.alg, kid: key.kid, typ: 'logout+jwt' }, headerOverrides);
+  return new SignJWT(claims).setProtectedHeader(header as { alg: string }).sign(key.privateKey);
+}
+
+export function userLogoutToken(key: TestKey, sid: string, overrides: ClaimOverrides = {}, nowSeconds = T0): Promise<string> {
+  return signLogoutToken(key, merge(userLogoutClaims(sid, nowSeconds), overrides));
 }
 
 /** A settable clock for `now` options. */

@@ -77,12 +77,12 @@ describe('demo app', () => {
     assert.match(page.body, /data-field="kind">user</);
     assert.match(page.body, /data-field="flavor">basic</);
     assert.match(page.body, /data-field="amr">pwd, &lt;b&gt;</);
-    assert.match(page.body, /data-field="auth-time">\d{4}-\d\d-\d\dT/);
+    assert.match(page.body, /data-field="auth-time">\d{4}-\d\d-\d\d \d\d:\d\d UTC</, 'the one date format of webiso');
     const home = await app.inject({ method: 'GET', url: '/', cookies: { [SESSION_COOKIE]: session } });
     assert.match(home.body, /You are logged in/);
   });
 
-  it('shows a kiosk machine on /kiosk and refuses it on /private', async () => {
+  it('shows a kiosk machine on /kiosk and sends it to a forced personal login on /private', async () => {
     const { app, clock } = demo();
     const session = await logIn(app, '/kiosk', (nonce) => machineGrant(key, nonce, {}, clock.now() / 1000));
     const kiosk = await app.inject({ method: 'GET', url: '/kiosk', cookies: { [SESSION_COOKIE]: session } });
@@ -91,8 +91,11 @@ describe('demo app', () => {
     assert.match(kiosk.body, /data-field="kind">machine</);
     assert.match(kiosk.body, /data-field="flavor">machineoruser</);
     assert.ok(!kiosk.body.includes('data-field="username"'));
-    const denied = await app.inject({ method: 'GET', url: '/private', cookies: { [SESSION_COOKIE]: session } });
-    assert.equal(denied.statusCode, 403);
+    const personal = await app.inject({ method: 'GET', url: '/private', cookies: { [SESSION_COOKIE]: session } });
+    assert.equal(personal.statusCode, 302);
+    const login = new URL(String(personal.headers.location));
+    assert.equal(login.searchParams.get('flavor'), 'basic');
+    assert.equal(login.searchParams.get('force'), '1');
   });
 
   it('never listens by itself', async () => {
