@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { SsoSession } from '../db/sessions.ts';
 import { InvalidRequestError } from '../errors.ts';
 import { verifyCsrf } from '../http/csrf.ts';
+import { endSessionsOfMachine } from '../logout/end-sessions.ts';
 import { wantsHtml } from '../http/error-handler.ts';
 import { bodyParams, type RawParams } from '../login/granting-request.ts';
 import { endSsoSession } from '../login/sso-session.ts';
@@ -122,6 +123,7 @@ export function revoke(ctx: ActionContext) {
   return onMachinePage(ctx, 'revoke', ['reason'], ({ fqdn }) => {
     const { session, body } = adminForm(ctx.services, ctx.request);
     const machine = ctx.services.machines.operations.revoke(fqdn, actorOf(session, ctx.request), parseReason(body.reason));
+    endSessionsOfMachine(ctx.services, fqdn, 'machine_revoked', { log: ctx.request.log, clientIp: ctx.request.ip });
     ctx.request.log.warn({ event: 'machine.revoked', fqdn, version: machine.version, username: session.username, clientIp: ctx.request.ip }, 'machine.revoked');
     return done(ctx.request, ctx.reply, fqdn, 'revoked', machine);
   });
@@ -131,6 +133,7 @@ export function suspend(ctx: ActionContext) {
   return onMachinePage(ctx, 'suspend', ['reason'], ({ fqdn }) => {
     const { session, body } = adminForm(ctx.services, ctx.request);
     const changed = ctx.services.machines.operations.suspend(fqdn, actorOf(session, ctx.request), parseReason(body.reason));
+    endSessionsOfMachine(ctx.services, fqdn, 'machine_revoked', { log: ctx.request.log, clientIp: ctx.request.ip });
     return done(ctx.request, ctx.reply, fqdn, changed ? 'suspended' : 'unchanged');
   });
 }

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin';
 import { refusePasswordInUrl, type RawParams } from '../login/granting-request.ts';
 import { adminOf, requireAdmin } from './admin-session.ts';
 import { registerEnrollmentRoutes } from './enrollment-routes.ts';
+import { registerUserRoutes } from './user-routes.ts';
 import { registerAdminLoginRoutes } from './login-routes.ts';
 import {
   addMachine,
@@ -54,6 +55,7 @@ export const adminRoutes = fp(
       registerPages(scope, entries);
       registerActions(scope, entries);
       registerEnrollmentRoutes(scope, entries);
+      registerUserRoutes(scope);
     });
   },
   { name: 'webiso-admin', fastify: '5.x', dependencies: ['webiso-views', 'webiso-errors', 'webiso-kiosk-cookie'] },

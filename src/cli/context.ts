@@ -1,9 +1,13 @@
+import type { FastifyBaseLogger } from 'fastify';
+import pino from 'pino';
 import { loadConfig } from '../config/load.ts';
 import type { WebisoConfig } from '../config/schema.ts';
 import { openAndMigrate, type Db } from '../db/database.ts';
 import { createKeysRepository } from '../keys/keys-repository.ts';
 import { createKeystore, type Keystore } from '../keys/keystore.ts';
 import { createMachineServices, type MachineServices } from '../machines/service.ts';
+import { createServices, type WebisoServices } from '../services.ts';
+import type { PasswordVerifier } from '../verifiers/verifier.ts';
 
 /** Public keys stay published this long after their grants could have expired (clock skew). */
 const RETIRED_KEY_MARGIN_SECONDS = 300;
@@ -26,4 +30,30 @@ export function keystoreFor(db: Db, config: WebisoConfig): Keystore {
 /** The machine services the admin pages use, on the same database. */
 export function withMachines<T>(fn: (machines: MachineServices, config: WebisoConfig) => T | Promise<T>): Promise<T> {
   return withDb((db, config) => fn(createMachineServices({ db, config, keystore: keystoreFor(db, config), now: Date.now }), config));
+}
+
+/** The CLI has no log stream of its own: audit rows are written, log lines dropped (the command prints what it did). */
+const QUIET_LOGGER = pino({ level: 'silent' });
+
+/** The CLI never checks a password: a verifier that says so, instead of opening LDAP or Kerberos connections. */
+const NO_VERIFIER: PasswordVerifier = { kind: 'cli', verify: async () => ({ ok: false, reason: 'unavailable', detail: 'the CLI checks no passwords' }) };
+
+/**
+ * The server's services on the same database, for commands that end sessions: the single-logout
+ * deliveries are attempted before the command returns; what fails stays in the outbox, and the
+ * running server retries it.
+ */
+export function withServices<T>(fn: (services: WebisoServices, log: FastifyBaseLogger) => T | Promise<T>): Promise<T> {
+  return withDb(async (db, config) => {
+    const services = await createServices(config, { db, verifier: NO_VERIFIER });
+    services.logoutDeliverer.setLogger(QUIET_LOGGER);
+    try {
+      const result = await fn(services, QUIET_LOGGER);
+      await services.logoutDeliverer.runOnce();
+      await services.logoutDeliverer.drain();
+      return result;
+    } finally {
+      services.audit.flush();
+    }
+  });
 }

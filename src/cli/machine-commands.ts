@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { parseReason } from '../machines/input.ts';
-import { withMachines } from './context.ts';
+import { endSessionsOfMachine } from '../logout/end-sessions.ts';
+import { withMachines, withServices } from './context.ts';
 import { CliError } from './errors.ts';
 import { registerEnrollmentCommands } from './enrollment-commands.ts';
 import { actorOf, BY_OPTION, collect, existingMachine, MACHINE_HEADERS, machineName, machineRow, parseCutoff } from './machine-helpers.ts';
@@ -55,9 +56,10 @@ function registerVersionAndStatus(machine: Command): void {
     .option(...REASON_OPTION)
     .option(...BY_OPTION)
     .action(async (fqdn: string, options: { reason?: string; by?: string }) =>
-      withMachines((machines) => {
-        const target = existingMachine(machines, fqdn).fqdn;
-        const revoked = machines.operations.revoke(target, actorOf(options), parseReason(options.reason));
+      withServices((services, log) => {
+        const target = existingMachine(services.machines, fqdn).fqdn;
+        const revoked = services.machines.operations.revoke(target, actorOf(options), parseReason(options.reason));
+        endSessionsOfMachine(services, target, 'machine_revoked', { log });
         print(`revoked every cookie of machine ${revoked.fqdn}: version is now ${revoked.version}`);
       }),
     );
@@ -68,9 +70,10 @@ function registerVersionAndStatus(machine: Command): void {
       .option(...REASON_OPTION)
       .option(...BY_OPTION)
       .action(async (fqdn: string, options: { reason?: string; by?: string }) =>
-        withMachines((machines) => {
-          const target = existingMachine(machines, fqdn).fqdn;
-          const changed = machines.operations[name](target, actorOf(options), parseReason(options.reason));
+        withServices((services, log) => {
+          const target = existingMachine(services.machines, fqdn).fqdn;
+          const changed = services.machines.operations[name](target, actorOf(options), parseReason(options.reason));
+          if (name === 'suspend') endSessionsOfMachine(services, target, 'machine_revoked', { log });
           print(changed ? `${verb} machine ${target}` : `machine ${target} already was ${state}: nothing changed`);
         }),
       );

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { createUsersRepository, foldUsername, isValidLocalUsername, type UsersRepository } from '../db/users.ts';
 import { hashPassword } from '../verifiers/password-hash.ts';
-import { withDb } from './context.ts';
+import { endSessionsOfUser } from '../logout/end-sessions.ts';
+import { withDb, withServices } from './context.ts';
 import { CliError } from './errors.ts';
 import { print, printTable, time } from './output.ts';
 import { readNewPassword } from './read-password.ts';
@@ -57,14 +58,26 @@ function registerStateAndList(user: Command): void {
       .command(`${command} <name>`)
       .description(disabled ? 'disable an account: it cannot log in until enabled again' : 'enable a disabled account')
       .action(async (name: string) =>
-        withDb((db) => {
-          const users = createUsersRepository(db);
-          const username = existingUser(users, name);
-          users.setDisabled(username, disabled, new Date());
-          print(`${command}d user ${username}`);
+        withServices((services, log) => {
+          const username = existingUser(services.users, name);
+          services.users.setDisabled(username, disabled, new Date());
+          // a disabled account keeps no session anywhere (single logout of every app it used)
+          const ended = disabled ? endSessionsOfUser(services, username, 'account_disabled', { log }).sessions : 0;
+          print(`${command}d user ${username}${disabled ? `; ended ${ended} session${ended === 1 ? '' : 's'}` : ''}`);
         }),
       );
   }
+  user
+    .command('logout <name>')
+    .description("end every session of an account (local or directory), in webiso and in every app it used")
+    .action(async (name: string) =>
+      withServices((services, log) => {
+        const username = checkUsername(name);
+        const { sessions, apps } = endSessionsOfUser(services, username, 'admin', { log });
+        const names = [...new Set(apps.map((app) => app.name))];
+        print(`ended ${sessions} session${sessions === 1 ? '' : 's'} of user ${username}${names.length ? `; applications told: ${names.join(', ')}` : ''}`);
+      }),
+    );
   user
     .command('list')
     .description('list local accounts')
