@@ -29,6 +29,8 @@ export interface StartApacheCasOptions {
   readonly loginUrl: string;
   /** the back channel's CAS base, without a trailing slash: `http://127.0.0.1:PORT/cas` */
   readonly casBase: string;
+  /** `CASSSOEnabled On`: honour webiso's CAS single-logout POSTs (off by default, as in mod_auth_cas) */
+  readonly singleSignOut?: boolean;
 }
 
 export interface ApacheCas {
@@ -45,7 +47,7 @@ export function startApacheCas(options: StartApacheCasOptions): Promise<ApacheCa
   return startWithPortRetry(() => startOnce(options));
 }
 
-async function startOnce({ loginUrl, casBase }: StartApacheCasOptions): Promise<ApacheCas> {
+async function startOnce({ loginUrl, casBase, singleSignOut = false }: StartApacheCasOptions): Promise<ApacheCas> {
   const binary = findApache(INSTALL_HINT);
   requireFiles([join(APACHE_MODULES, 'mod_auth_cas.so'), join(APACHE_MODULES, 'mod_authz_user.so')], INSTALL_HINT);
   const dir = await makeTempDir('webiso-apache-cas-');
@@ -65,7 +67,7 @@ async function startOnce({ loginUrl, casBase }: StartApacheCasOptions): Promise<
       confPath,
       name: 'apache2 (mod_auth_cas)',
       ports: Object.values(ports),
-      env: { RP_DIR: dir, P3_PORT: String(ports.p3), V2_PORT: String(ports.v2), V1_PORT: String(ports.v1), CAS_LOGIN_URL: loginUrl, CAS_BASE: casBase },
+      env: { RP_DIR: dir, P3_PORT: String(ports.p3), V2_PORT: String(ports.v2), V1_PORT: String(ports.v1), CAS_LOGIN_URL: loginUrl, CAS_BASE: casBase, CAS_SSO: singleSignOut ? 'On' : 'Off' },
     });
     const url = (port: number) => `http://127.0.0.1:${port}`;
     return {

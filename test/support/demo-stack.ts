@@ -37,7 +37,7 @@ export async function startDemoStack({ users = [], configOverrides = {}, demoOpt
     issuer: webisoUrl,
     dataDir,
     logLevel: 'silent',
-    apps: [{ id: 'demo', name: 'webiso demo app', returnUrls: [`${demoUrl}/`], flavors: ['basic'] }],
+    apps: [{ id: 'demo', name: 'webiso demo app', returnUrls: [`${demoUrl}/`], flavors: ['basic'], logout: { backchannelUrl: `${demoUrl}/webiso/backchannel-logout` } }],
     ...(typeof configOverrides === 'function' ? configOverrides({ webisoUrl, demoUrl }) : configOverrides),
   });
   const webiso = await buildApp(config, { logger: false });
