@@ -13,7 +13,9 @@ import { announceAndServe, freePort, HOST } from './child.ts';
 const USERNAME = 'bench';
 const CAS_SERVICE = 'http://127.0.0.1:9/cas/';
 /** Enough fresh tickets for the validation target's warm-up and run at well over the rates seen here. */
-const PREMINTED_TICKETS = 400_000;
+const PREMINTED_TICKETS = 150_000;
+const KIOSK_FQDN = 'kiosk1.bench.example.edu';
+const grantAlgorithm = process.env.BENCH_ALG === 'ES256' ? 'ES256' : 'EdDSA';
 const PASSWORD = 'a benchmark passphrase that is long enough';
 
 function hiddenField(html: string, name: string): string {
@@ -60,6 +62,13 @@ function premintTickets(app: FastifyInstance, count: number): string[] {
   return tickets;
 }
 
+/** A registered kiosk and its machine cookie, for the machine path (cookie checked, version read, sighting written, grant signed). */
+async function mintKiosk(app: FastifyInstance): Promise<string> {
+  const actor = { name: 'bench' };
+  app.webiso.machines.operations.add(KIOSK_FQDN, { entitlements: ['library-walk-in'], location: 'Benchmark floor' }, actor);
+  return (await app.webiso.machines.operations.mint(KIOSK_FQDN, 30, actor)).cookie;
+}
+
 const dataDir = mkdtempSync(join(tmpdir(), 'webiso-bench-'));
 const port = await freePort();
 const issuer = `http://${HOST}:${port}`;
@@ -69,8 +78,9 @@ const config = parseConfig({
   dataDir,
   // warn, not info: per-request audit lines would measure the log sink rather than the server
   logLevel: 'warn',
+  grant: { algorithm: grantAlgorithm },
   apps: [
-    { id: 'bench', name: 'Benchmark App', returnUrls: ['http://127.0.0.1:9/cb'], flavors: ['basic'] },
+    { id: 'bench', name: 'Benchmark App', returnUrls: ['http://127.0.0.1:9/cb'], flavors: ['basic', 'machineoruser'] },
     { id: 'bench-cas', name: 'Benchmark CAS service', cas: { services: [CAS_SERVICE] } },
   ],
 });
@@ -82,7 +92,9 @@ try {
   const ticketsFile = join(dataDir, 'tickets.txt');
   writeFileSync(ticketsFile, premintTickets(server.app, PREMINTED_TICKETS).join('\n'));
   const casLoginPath = `/cas/login?${new URLSearchParams({ service: CAS_SERVICE })}`;
-  announceAndServe({ url: server.url, issuer, loginPath, casLoginPath, casService: CAS_SERVICE, ticketsFile, cookie: `__Host-webiso_login=${ssoCookie}` }, async () => {
+  const machinePath = `/login?${new URLSearchParams({ appid: 'bench', return: 'http://127.0.0.1:9/cb', flavor: 'machineoruser', nonce: 'bench-nonce-0123456789' })}`;
+  const machineCookie = await mintKiosk(server.app);
+  announceAndServe({ url: server.url, issuer, alg: grantAlgorithm, loginPath, casLoginPath, casService: CAS_SERVICE, ticketsFile, machinePath, machineCookie: `__Host-webiso_machine=${machineCookie}`, cookie: `__Host-webiso_login=${ssoCookie}` }, async () => {
     await server.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
