@@ -7,6 +7,7 @@ import { ConfigError } from './config/load.ts';
 import { FLAVORS } from './flavors/index.ts';
 import { adminRoutes } from './admin/routes.ts';
 import { casRoutes } from './cas/routes.ts';
+import { oidcRoutes } from './oidc/routes.ts';
 import { logoutSweep } from './logout/sweep.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { publicRoutes } from './http/public-routes.ts';
@@ -17,6 +18,8 @@ import { loginRoutes } from './login/routes.ts';
 import { logoutRoutes } from './login/logout-routes.ts';
 import { kioskCookie } from './machines/kiosk.ts';
 import { machineRoutes } from './machines/routes.ts';
+import { opsRoutes } from './ops/routes.ts';
+import { httpsOption } from './ops/tls.ts';
 import { createServices, type ServiceOverrides, type WebisoServices } from './services.ts';
 
 export interface BuildAppOptions extends ServiceOverrides {
@@ -44,6 +47,8 @@ export async function buildApp(config: WebisoConfig, options: BuildAppOptions = 
   const services: WebisoServices = await createServices(config, options);
   const logger = options.logger === false ? false : { ...loggerOptions(config.logLevel), ...(options.logStream ? { stream: options.logStream } : {}) };
   const app = Fastify({
+    // tls.certFile/keyFile: webiso serves HTTPS itself (src/ops/tls.ts)
+    ...httpsOption(config),
     logger,
     trustProxy: trustProxy(config),
     bodyLimit: 64 * 1024,
@@ -65,15 +70,22 @@ export async function buildApp(config: WebisoConfig, options: BuildAppOptions = 
   app.decorate('webiso', services);
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: 64 * 1024 });
-  await app.register(securityHeaders, { hsts: config.issuer.startsWith('https://') });
+  await app.register(securityHeaders, { hsts: config.issuer.startsWith('https://') || config.tls !== undefined });
   await app.register(views);
   await app.register(errorHandler);
+  // A success is acknowledged only after its audit rows are committed (docs/performance.md, durability).
+  app.addHook('onSend', async (_request, _reply, payload) => {
+    await services.audit.committed();
+    return payload;
+  });
+  await app.register(opsRoutes);
   // before every route: checks the browser's machine cookie once (kiosk policy, machineoruser)
   await app.register(kioskCookie);
   await app.register(publicRoutes);
   await app.register(loginRoutes);
   await app.register(logoutRoutes);
   await app.register(casRoutes);
+  await app.register(oidcRoutes);
   await app.register(logoutSweep);
   await app.register(machineRoutes);
   await app.register(adminRoutes);

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import type { WebisoConfig } from './config/schema.ts';
+import { reloadOnSighup } from './ops/tls.ts';
 
 export interface RunningServer {
   readonly app: FastifyInstance;
@@ -22,14 +23,24 @@ function startHousekeeping(app: FastifyInstance): NodeJS.Timeout {
 
 export async function startServer(config: WebisoConfig): Promise<RunningServer> {
   const app = await buildApp(config);
+  let stopping = false;
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (stopping) reply.header('connection', 'close');
+    return payload;
+  });
   // Fastify logs the address itself; in webiso's words, as a line like every other log line.
   const url = await app.listen({ host: config.listen.host, port: config.listen.port, listenTextResolver: (address) => `webiso is listening on ${address}` });
   const timer = startHousekeeping(app);
+  const stopTlsReload = reloadOnSighup(app, config);
   return {
     app,
     url,
     async close() {
       clearInterval(timer);
+      stopTlsReload();
+      // close() waits for every connection to end: the responses still in flight end theirs
+      // (Connection: close) instead of leaving them open for the keep-alive timeout.
+      stopping = true;
       await app.close();
     },
   };

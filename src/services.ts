@@ -18,6 +18,8 @@ import { createKerberosVerifier } from './verifiers/kerberos.ts';
 import { createLdapVerifier } from './verifiers/ldap.ts';
 import { createLocalVerifier } from './verifiers/local.ts';
 import type { PasswordVerifier } from './verifiers/verifier.ts';
+import { countAuthEvent, countingPresenter, timedVerifier } from './ops/metric-feeds.ts';
+import { createMetrics, type WebisoMetrics } from './ops/metrics.ts';
 
 /** Everything a request handler needs, built once per app; tests swap the clock or the verifier. */
 export interface WebisoServices {
@@ -37,6 +39,8 @@ export interface WebisoServices {
   readonly participants: ParticipantsRepository;
   readonly logoutDeliveries: DeliveriesRepository;
   readonly logoutDeliverer: LogoutDeliverer;
+  /** Prometheus metrics, fed by the audit log, the machine presenter and the verifier (src/ops) */
+  readonly metrics: WebisoMetrics;
   /** HMAC key for CSRF tokens and signed login contexts */
   readonly formSecret: Buffer;
   /** milliseconds since the epoch; a fake clock in unit tests */
@@ -128,7 +132,9 @@ export async function createServices(config: WebisoConfig, overrides: ServiceOve
   });
   await keystore.ensureKey('grant', config.grant.algorithm);
   await ensureMachineKey(keystore);
-  const audit = createAuditLog(db, now);
+  const metrics = createMetrics(config.apps.map((app) => app.id));
+  const audit = createAuditLog(db, now, (event) => countAuthEvent(metrics, event));
+  const machines = createMachineServices({ db, config, keystore, now });
   const logoutDeliveries = createDeliveriesRepository(db);
   return {
     config,
@@ -138,13 +144,14 @@ export async function createServices(config: WebisoConfig, overrides: ServiceOve
     throttle: createThrottleRepository(db),
     audit,
     keystore,
-    verifier: overrides.verifier ?? createVerifier(config, users, now),
-    machines: createMachineServices({ db, config, keystore, now }),
+    verifier: timedVerifier(metrics, overrides.verifier ?? createVerifier(config, users, now)),
+    machines: { ...machines, present: countingPresenter(metrics, machines.present) },
     casTickets: createTicketRepository(db),
     participants: createParticipantsRepository(db),
     logoutDeliveries,
     logoutDeliverer: createLogoutDeliverer({ config, keystore, deliveries: logoutDeliveries, audit, now }),
     formSecret: getOrCreateSecret(db, 'form-hmac'),
+    metrics,
     now,
   };
 }

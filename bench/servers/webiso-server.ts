@@ -79,6 +79,8 @@ const config = parseConfig({
   // warn, not info: per-request audit lines would measure the log sink rather than the server
   logLevel: 'warn',
   grant: { algorithm: grantAlgorithm },
+  // one cookie at thousands of requests a second is exactly what the loop breaker stops
+  loopGuard: { maxAnswers: 0 },
   apps: [
     { id: 'bench', name: 'Benchmark App', returnUrls: ['http://127.0.0.1:9/cb'], flavors: ['basic', 'machineoruser'] },
     { id: 'bench-cas', name: 'Benchmark CAS service', cas: { services: [CAS_SERVICE] } },

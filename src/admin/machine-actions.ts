@@ -152,5 +152,10 @@ export function closeAlert(ctx: ActionContext) {
   const id = (ctx.request.params as { id?: string }).id ?? '';
   if (!/^[0-9]{1,12}$/.test(id)) throw new InvalidRequestError('An alert number is a positive integer.');
   const alert = ctx.services.machines.operations.closeAlert(Number(id), actorOf(session, ctx.request));
+  const back = bodyParams(ctx.request.body).back;
+  // closed from the alerts list: back to that list, not to the machine
+  if (wantsHtml(ctx.request) && (back === 'alerts' || back === 'alerts-all')) {
+    return ctx.reply.redirect(`/admin/alerts?${back === 'alerts-all' ? 'all=1&' : ''}done=alert-closed`, 303);
+  }
   return done(ctx.request, ctx.reply, alert.fqdn, 'alert-closed');
 }

@@ -74,5 +74,5 @@ export function sortLink(query: ListQuery, key: SortKey): string {
   const params = new URLSearchParams({ sort: key, dir });
   if (query.q !== '') params.set('q', query.q);
   if (query.status !== 'all') params.set('status', query.status);
-  return `/admin?${params.toString()}`;
+  return `/admin/machines?${params.toString()}`;
 }

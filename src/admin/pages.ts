@@ -9,7 +9,8 @@ import { formatRelative, formatTime } from '../time-format.ts';
 import { formView, type FormState } from './form-state.ts';
 import { parseListQuery, selectMachines, sortLink, SORT_KEYS, type SortKey } from './machine-list.ts';
 import type { PasswordEntriesRepository } from './password-entries.ts';
-import { renderTimeline } from './timeline.ts';
+import { renderTimeline, TIMELINE_PERIODS, type LaneGrouping } from './timeline.ts';
+import { consoleQueries } from './console-queries.ts';
 import { nowSeconds } from '../services.ts';
 
 const TIMELINE_DAYS = 30;
@@ -46,6 +47,8 @@ export function common(services: WebisoServices, request: FastifyRequest, reply:
   return {
     title,
     admin: session.username,
+    // in the navigation of every admin page
+    openAlertCount: consoleQueries(services.db).openAlertCount(),
     csrf: csrfToken(services.formSecret, 'admin', binding),
     logoutCsrf: csrfToken(services.formSecret, 'logout', binding),
   };
@@ -97,7 +100,15 @@ export function renderExpiring(services: WebisoServices, request: FastifyRequest
 export function renderAlerts(services: WebisoServices, request: FastifyRequest, reply: FastifyReply, session: SsoSession): FastifyReply {
   const showAll = (request.query as RawParams).all === '1';
   const alerts = services.machines.alerts.list(showAll ? 'all' : 'open').map((alert) => ({ ...alert, firstAt: formatTime(alert.firstAt), lastAt: formatTime(alert.lastAt) }));
-  return reply.page(200, 'admin/alerts', { ...common(services, request, reply, session, 'Alerts'), alerts, showAll });
+  const done = (request.query as RawParams).done;
+  return reply.page(200, 'admin/alerts', {
+    ...common(services, request, reply, session, 'Alerts'),
+    alerts,
+    showAll,
+    // closing an alert here comes back here (closeAlert reads `back`)
+    back: showAll ? 'alerts-all' : 'alerts',
+    done: done === 'alert-closed' ? DONE_MESSAGES['alert-closed'] : undefined,
+  });
 }
 
 function machineView(machine: Machine, now: number) {
@@ -122,7 +133,9 @@ export function renderMachinePage(
 ): FastifyReply {
   const now = nowSeconds(services);
   const { sightings, alerts, repository } = services.machines;
-  const firstDay = Math.floor(now / DAY) - TIMELINE_DAYS + 1;
+  const period = timelinePeriod(request.query as RawParams);
+  const start = now - period.days * DAY;
+  const machineAlerts = alerts.forMachine(machine.fqdn);
   const done = (request.query as RawParams).done;
   const enrollment = services.machines.operations.pendingEnrollmentOf(machine.fqdn);
   return reply.page(form?.problem.statusCode ?? 200, 'admin/machine', {
@@ -133,13 +146,24 @@ export function renderMachinePage(
     events: repository.events(machine.fqdn).map((event) => ({ ...event, at: formatTime(event.at) })),
     addresses: sightings.addresses(machine.fqdn).map((address) => ({ ...address, firstSeen: formatTime(address.firstSeen), lastSeen: formatTime(address.lastSeen) })),
     recent: sightings.recent(machine.fqdn, 50).map((sighting) => ({ ...sighting, at: formatTime(sighting.at) })),
-    alerts: alerts.forMachine(machine.fqdn).map((alert) => ({ ...alert, firstAt: formatTime(alert.firstAt), lastAt: formatTime(alert.lastAt) })),
-    timeline: renderTimeline(sightings.dailyCounts(machine.fqdn, firstDay * DAY), firstDay, TIMELINE_DAYS),
+    alerts: machineAlerts.map((alert) => ({ ...alert, firstAt: formatTime(alert.firstAt), lastAt: formatTime(alert.lastAt) })),
+    timeline: renderTimeline(consoleQueries(services.db).laneSightings(machine.fqdn, start), machineAlerts, { start, end: now, grouping: period.by }),
+    period,
+    periods: TIMELINE_PERIODS,
     mint: mintPermission(services, entries, session, machine.fqdn),
     reauthUrl: adminLoginUrl(`/admin/machines/${machine.fqdn}`),
     maxLifetimeDays: services.config.machines.maxLifetimeDays,
     done: typeof done === 'string' && !form ? DONE_MESSAGES[done] : undefined,
   });
+}
+
+/** ?days=1|7|30|90&by=address|network on the machine page; anything else falls back to the defaults. */
+function timelinePeriod(params: RawParams): { days: number; by: LaneGrouping } {
+  const days = Number(params.days);
+  return {
+    days: (TIMELINE_PERIODS as readonly number[]).includes(days) ? days : TIMELINE_DAYS,
+    by: params.by === 'network' ? 'network' : 'address',
+  };
 }
 
 export function renderMinted(reply: FastifyReply, fqdn: string, version: number, expiresAt: number): FastifyReply {

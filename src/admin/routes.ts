@@ -18,12 +18,25 @@ import {
   updateMachine,
   type ActionContext,
 } from './machine-actions.ts';
+import { registerBulkRoutes } from './bulk.ts';
+import { renderDashboard } from './dashboard.ts';
+import { registerExportRoutes } from './export-routes.ts';
+import { renderHistory } from './history.ts';
 import { renderAlerts, renderExpiring, renderMachineList, renderMachinePage } from './pages.ts';
 import { createPasswordEntriesRepository, type PasswordEntriesRepository } from './password-entries.ts';
 
+const LIST_PARAMS = ['sort', 'dir', 'q', 'status'];
+
 function registerPages(scope: FastifyInstance, entries: PasswordEntriesRepository): void {
   const services = scope.webiso;
-  scope.get('/admin', async (request, reply) => renderMachineList(services, request, reply, adminOf(request)));
+  scope.get('/admin', async (request, reply) => {
+    // the machine list lived at /admin: its sorted and filtered links keep working
+    const query = request.url.split('?')[1];
+    if (query && LIST_PARAMS.some((name) => name in (request.query as RawParams))) return reply.redirect(`/admin/machines?${query}`, 301);
+    return renderDashboard(services, request, reply, adminOf(request));
+  });
+  scope.get('/admin/machines', async (request, reply) => renderMachineList(services, request, reply, adminOf(request)));
+  scope.get('/admin/history', async (request, reply) => renderHistory(services, request, reply, adminOf(request)));
   scope.get('/admin/expiring', async (request, reply) => renderExpiring(services, request, reply, adminOf(request)));
   scope.get('/admin/alerts', async (request, reply) => renderAlerts(services, request, reply, adminOf(request)));
   scope.get('/admin/machines/:fqdn', async (request, reply) => renderMachinePage(services, entries, request, reply, adminOf(request), machineFromParams(services, request)));
@@ -56,6 +69,8 @@ export const adminRoutes = fp(
       registerActions(scope, entries);
       registerEnrollmentRoutes(scope, entries);
       registerUserRoutes(scope);
+      registerExportRoutes(scope);
+      registerBulkRoutes(scope, entries);
     });
   },
   { name: 'webiso-admin', fastify: '5.x', dependencies: ['webiso-views', 'webiso-errors', 'webiso-kiosk-cookie'] },

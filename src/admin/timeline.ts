@@ -1,45 +1,139 @@
-import type { DailyCount } from '../machines/sightings-repository.ts';
-
-const WIDTH = 600;
-const HEIGHT = 110;
-const TOP = 8;
-const AXIS = 18;
+import type { MachineAlert } from '../machines/alerts-repository.ts';
+import { formatTime } from '../time-format.ts';
+import { escapeXml, legendRow, svg } from './charts.ts';
+import type { LaneSighting } from './console-queries.ts';
 
 /**
- * A small server-rendered bar chart of a machine's sightings per day (accepted below, rejected
- * stacked on top). Only numbers and dates go into the markup, and colours are SVG attributes, not
- * inline styles, so the page's CSP needs no exception.
+ * "Where it has been seen" as a timeline: one lane per claimed address (or network), presentations
+ * (accepted, lower half) and refusals (diamonds, upper half: told apart by shape, not colour only)
+ * bucketed on a shared time axis, with the machine's alerts in a lane of their own on the same axis.
+ * Server-rendered SVG: classes for colours (dark mode), a <title>/<desc> text alternative, and a
+ * per-lane summary the page shows as a table.
  */
-export function renderTimeline(counts: readonly DailyCount[], firstDay: number, days: number): string {
-  const byDay = new Map(counts.map((count) => [count.day, count]));
-  const max = Math.max(1, ...counts.map((count) => count.accepted + count.rejected));
-  const slot = WIDTH / days;
-  const plot = HEIGHT - TOP - AXIS;
-  const bars: string[] = [];
-  for (let index = 0; index < days; index += 1) {
-    const day = firstDay + index;
-    const count = byDay.get(day);
-    if (!count) continue;
-    const x = (index * slot + 1).toFixed(1);
-    const width = Math.max(1, slot - 2).toFixed(1);
-    const acceptedHeight = (count.accepted / max) * plot;
-    const rejectedHeight = (count.rejected / max) * plot;
-    const date = new Date(day * 86_400_000).toISOString().slice(0, 10);
-    bars.push(
-      `<g><title>${date}: ${count.accepted} accepted, ${count.rejected} rejected</title>` +
-        `<rect x="${x}" y="${(TOP + plot - acceptedHeight).toFixed(1)}" width="${width}" height="${acceptedHeight.toFixed(1)}" fill="#2e7d32"/>` +
-        `<rect x="${x}" y="${(TOP + plot - acceptedHeight - rejectedHeight).toFixed(1)}" width="${width}" height="${rejectedHeight.toFixed(1)}" fill="#c62828"/></g>`,
-    );
+
+export const TIMELINE_PERIODS = [1, 7, 30, 90] as const;
+export type LaneGrouping = 'address' | 'network';
+
+const WIDTH = 760;
+const LABEL = 190;
+const LANE = 30;
+const TOP = 26;
+const SLOTS = 96;
+const MAX_LANES = 12;
+
+export interface LaneSummary {
+  readonly key: string;
+  readonly network: string;
+  readonly accepted: number;
+  readonly refused: number;
+  readonly first: string;
+  readonly last: string;
+}
+
+export interface TimelineView {
+  readonly svg: string;
+  readonly lanes: readonly LaneSummary[];
+  /** lanes beyond the ones drawn (listed in the table only) */
+  readonly hidden: number;
+}
+
+interface Lane {
+  readonly key: string;
+  readonly network: string;
+  readonly accepted: number[];
+  readonly refused: number[];
+  first: number;
+  last: number;
+}
+
+function buildLanes(sightings: readonly LaneSighting[], grouping: LaneGrouping, start: number, slotSeconds: number): Lane[] {
+  const lanes = new Map<string, Lane>();
+  for (const sighting of sightings) {
+    const key = grouping === 'network' ? sighting.network : sighting.clientIp;
+    let lane = lanes.get(key);
+    if (!lane) {
+      lane = { key, network: sighting.network, accepted: new Array<number>(SLOTS).fill(0), refused: new Array<number>(SLOTS).fill(0), first: sighting.at, last: sighting.at };
+      lanes.set(key, lane);
+    }
+    const slot = Math.min(SLOTS - 1, Math.max(0, Math.floor((sighting.at - start) / slotSeconds)));
+    (sighting.outcome === 'accepted' ? lane.accepted : lane.refused)[slot]! += 1;
+    lane.first = Math.min(lane.first, sighting.at);
+    lane.last = Math.max(lane.last, sighting.at);
   }
-  const first = new Date(firstDay * 86_400_000).toISOString().slice(0, 10);
-  const last = new Date((firstDay + days - 1) * 86_400_000).toISOString().slice(0, 10);
+  // the most recently seen first: the address it is at now is the one an admin looks for
+  return [...lanes.values()].sort((a, b) => b.last - a.last || a.key.localeCompare(b.key));
+}
+
+const x = (slot: number) => LABEL + (slot * (WIDTH - LABEL)) / SLOTS;
+const slotWidth = (WIDTH - LABEL) / SLOTS;
+
+function laneMarks(lane: Lane, y: number, slotNames: readonly string[]): string {
+  const marks: string[] = [];
+  lane.accepted.forEach((count, slot) => {
+    if (count === 0) return;
+    marks.push(`<rect x="${x(slot).toFixed(1)}" y="${y + 15}" width="${Math.max(2, slotWidth - 1).toFixed(1)}" height="11" class="c-ok mark-accepted"><title>${escapeXml(`${lane.key}, ${slotNames[slot]}: ${count} accepted`)}</title></rect>`);
+  });
+  lane.refused.forEach((count, slot) => {
+    if (count === 0) return;
+    const cx = x(slot) + slotWidth / 2;
+    const points = `${cx.toFixed(1)},${y + 3} ${(cx + 5).toFixed(1)},${y + 8} ${cx.toFixed(1)},${y + 13} ${(cx - 5).toFixed(1)},${y + 8}`;
+    marks.push(`<polygon points="${points}" class="c-bad mark-refused"><title>${escapeXml(`${lane.key}, ${slotNames[slot]}: ${count} refused`)}</title></polygon>`);
+  });
+  const label = lane.key === lane.network ? lane.key : `${lane.key}  ${lane.network}`;
   return (
-    `<svg xmlns="http://www.w3.org/2000/svg" id="timeline" role="img" aria-label="Sightings per day, ${first} to ${last}" viewBox="0 0 ${WIDTH} ${HEIGHT}" width="100%" height="${HEIGHT}">` +
-    `<line x1="0" y1="${HEIGHT - AXIS}" x2="${WIDTH}" y2="${HEIGHT - AXIS}" stroke="#888"/>` +
-    bars.join('') +
-    `<text x="0" y="${HEIGHT - 4}" font-size="11" fill="#666">${first}</text>` +
-    `<text x="${WIDTH}" y="${HEIGHT - 4}" font-size="11" fill="#666" text-anchor="end">${last}</text>` +
-    `<text x="2" y="${TOP + 4}" font-size="11" fill="#666">max ${max}/day</text>` +
-    `</svg>`
+    `<g class="lane" data-lane="${escapeXml(lane.key)}">` +
+    `<line x1="${LABEL}" y1="${y + LANE - 2}" x2="${WIDTH}" y2="${y + LANE - 2}" class="chart-grid"/>` +
+    `<text x="0" y="${y + 19}" class="chart-label">${escapeXml(label.length > 30 ? `${label.slice(0, 29)}…` : label)}</text>` +
+    marks.join('') +
+    `</g>`
   );
 }
+
+function alertLane(alerts: readonly MachineAlert[], y: number, start: number, end: number): string {
+  const span = end - start;
+  const toX = (at: number) => LABEL + ((Math.min(end, Math.max(start, at)) - start) / span) * (WIDTH - LABEL);
+  const marks = alerts
+    .filter((alert) => alert.lastAt >= start && alert.firstAt <= end)
+    .map((alert) => {
+      const x1 = toX(alert.firstAt);
+      const width = Math.max(4, toX(alert.lastAt) - x1);
+      const text = `alert ${alert.id} ${alert.rule} from ${alert.clientIp}, ${formatTime(alert.firstAt)} to ${formatTime(alert.lastAt)}, ${alert.status}`;
+      return `<g class="mark-alert" data-alert="${alert.id}"><title>${escapeXml(text)}</title><rect x="${x1.toFixed(1)}" y="${y + 8}" width="${width.toFixed(1)}" height="12" class="c-warn"/><polygon points="${x1.toFixed(1)},${y + 2} ${(x1 + 5).toFixed(1)},${y + 8} ${(x1 - 5).toFixed(1)},${y + 8}" class="c-warn"/></g>`;
+    });
+  return `<g class="lane lane-alerts" data-lane="alerts"><text x="0" y="${y + 19}" class="chart-label">Alerts</text><line x1="${LABEL}" y1="${y + LANE - 2}" x2="${WIDTH}" y2="${y + LANE - 2}" class="chart-grid"/>${marks.join('')}</g>`;
+}
+
+function axis(y: number, start: number, end: number): string {
+  const ticks: string[] = [];
+  for (let index = 0; index <= 4; index += 1) {
+    const at = start + ((end - start) * index) / 4;
+    const tx = LABEL + ((WIDTH - LABEL) * index) / 4;
+    const anchor = index === 0 ? 'start' : index === 4 ? 'end' : 'middle';
+    ticks.push(`<line x1="${tx.toFixed(1)}" y1="${y}" x2="${tx.toFixed(1)}" y2="${y + 4}" class="chart-axis"/><text x="${tx.toFixed(1)}" y="${y + 16}" class="chart-tick" text-anchor="${anchor}">${escapeXml(formatTime(at).replace(' UTC', ''))}</text>`);
+  }
+  return `<line x1="${LABEL}" y1="${y}" x2="${WIDTH}" y2="${y}" class="chart-axis"/>${ticks.join('')}<text x="0" y="${y + 16}" class="chart-tick">UTC</text>`;
+}
+
+export function renderTimeline(sightings: readonly LaneSighting[], alerts: readonly MachineAlert[], options: { start: number; end: number; grouping: LaneGrouping }): TimelineView {
+  const { start, end, grouping } = options;
+  const slotSeconds = Math.max(1, (end - start) / SLOTS);
+  const lanes = buildLanes(sightings, grouping, start, slotSeconds);
+  const shown = lanes.slice(0, MAX_LANES);
+  const slotNames = Array.from({ length: SLOTS }, (_, slot) => `${formatTime(start + slot * slotSeconds)} to ${formatTime(start + (slot + 1) * slotSeconds)}`);
+  const alertsY = TOP;
+  const body = [
+    legendRow([{ cls: 'c-ok', name: 'Accepted' }, { cls: 'c-bad', name: 'Refused' }, { cls: 'c-warn', name: 'Alert' }], LABEL, 14),
+    alertLane(alerts, alertsY, start, end),
+    ...shown.map((lane, index) => laneMarks(lane, TOP + LANE * (index + 1), slotNames)),
+    shown.length === 0 ? `<text x="${LABEL}" y="${TOP + LANE + 19}" class="chart-label">No presentations in this period.</text>` : '',
+    axis(TOP + LANE * (Math.max(1, shown.length) + 1) + 2, start, end),
+  ].join('');
+  const height = TOP + LANE * (Math.max(1, shown.length) + 1) + 24;
+  const summaries = lanes.map((lane) => ({ key: lane.key, network: lane.network, accepted: sum(lane.accepted), refused: sum(lane.refused), first: formatTime(lane.first), last: formatTime(lane.last) }));
+  const inPeriod = alerts.filter((alert) => alert.lastAt >= start && alert.firstAt <= end).length;
+  const desc = `${formatTime(start)} to ${formatTime(end)}. ${summaries.map((lane) => `${lane.key}: ${lane.accepted} accepted, ${lane.refused} refused`).join('; ') || 'No presentations'}. Alerts: ${inPeriod}.`;
+  const title = `Where it has been seen, by ${grouping === 'network' ? 'network' : 'address'}`;
+  return { svg: svg('timeline', title, desc, WIDTH, height, body), lanes: summaries, hidden: Math.max(0, lanes.length - shown.length) };
+}
+
+const sum = (values: readonly number[]) => values.reduce((total, value) => total + value, 0);

@@ -17,6 +17,9 @@ export type AuthEventName =
   | 'cas.ticket.issued'
   | 'cas.ticket.validated'
   | 'cas.ticket.refused'
+  | 'oidc.authorized'
+  | 'oidc.refused'
+  | 'login.loop_stopped'
   | 'session.ended'
   | 'logout.delivery';
 
@@ -35,6 +38,12 @@ export interface AuditLog {
   record(event: AuthEvent, logger: FastifyBaseLogger): void;
   /** Writes pending rows now (before reading the table directly, and at shutdown). */
   flush(): void;
+  /**
+   * Resolves once every row recorded so far is committed. A response waits for it (group commit:
+   * every request of one event-loop turn shares one transaction), so nothing is acknowledged whose
+   * audit row a crash could still lose.
+   */
+  committed(): Promise<void>;
   recent(limit: number): Array<AuthEvent & { at: string }>;
 }
 
@@ -45,7 +54,8 @@ function clean(value: string | undefined, max = 256): string | undefined {
   return value.replace(/[\u0000-\u001f\u007f-\u009f]/g, '\uFFFD').slice(0, max);
 }
 
-export function createAuditLog(db: Db, now: () => number): AuditLog {
+/** `observe` sees every event as recorded (the metrics count there, src/ops/metric-feeds.ts). */
+export function createAuditLog(db: Db, now: () => number, observe?: (event: AuthEvent) => void): AuditLog {
   const insert = db.prepare(
     'INSERT INTO auth_events (at, event, username, client_ip, app_id, flavor, verifier, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   );
@@ -59,21 +69,43 @@ export function createAuditLog(db: Db, now: () => number): AuditLog {
   const insertAll = db.transaction((rows: Array<Array<string | null>>) => {
     for (const row of rows) insert.run(...row);
   });
+  // Responses wait for the commit of the batch holding their rows (see `committed`).
+  let waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
   function flush(): void {
     scheduled = false;
-    if (pending.length > 0) insertAll(pending.splice(0));
+    const waiting = waiters;
+    waiters = [];
+    try {
+      if (pending.length > 0) insertAll(pending.splice(0));
+    } catch (error) {
+      waiting.forEach((waiter) => waiter.reject(error));
+      throw error;
+    }
+    waiting.forEach((waiter) => waiter.resolve());
   }
 
   return {
     flush,
+    committed() {
+      if (!scheduled) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }));
+    },
     record(event, logger) {
+      observe?.(event);
       const at = new Date(now()).toISOString();
       const username = clean(event.username);
       const detail = clean(event.detail, 512);
       pending.push([at, event.event, username ?? null, event.clientIp ?? null, event.appId ?? null, event.flavor ?? null, event.verifier ?? null, detail ?? null]);
       if (!scheduled) {
         scheduled = true;
-        setImmediate(flush);
+        // the waiting responses carry a failed commit (they answer an error); the timer itself must not throw
+        setImmediate(() => {
+          try {
+            flush();
+          } catch {
+            /* reported through the waiters */
+          }
+        });
       }
       const level = event.event === 'login.success' || event.event === 'grant.issued' || event.event === 'login.sso' || event.event === 'logout' ? 'info' : 'warn';
       logger[level]({ event: event.event, username, clientIp: event.clientIp, appId: event.appId, flavor: event.flavor, verifier: event.verifier, detail }, event.event);

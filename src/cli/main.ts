@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadConfig } from '../config/load.ts';
 import { openAndMigrate } from '../db/database.ts';
+import { PACKAGE_ROOT } from '../ops/package-root.ts';
+import { registerConfigCommands } from './config-commands.ts';
 import { cliMessage } from './errors.ts';
 import { registerKeyCommands } from './key-commands.ts';
 import { registerMachineCommands } from './machine-commands.ts';
@@ -10,7 +13,7 @@ import { print } from './output.ts';
 import { serve } from './serve.ts';
 import { registerUserCommands } from './user-commands.ts';
 
-const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const PACKAGE = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
 
 /** Usage errors from commander read like every other error: `webiso: unknown option '--x'`. */
 function usageErrorLine(text: string): string {
@@ -53,6 +56,7 @@ export function buildCli(): Command {
   registerUserCommands(program);
   registerKeyCommands(program);
   registerMachineCommands(program);
+  registerConfigCommands(program);
   return program;
 }
 

@@ -8,6 +8,8 @@ export interface ServeOptions {
 }
 
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+/** In-flight requests get this long to finish after a signal; then the process exits anyway (status 1). */
+export const SHUTDOWN_DEADLINE_MS = 10_000;
 
 function demoPort(): number {
   const value = process.env.WEBISO_DEMO_PORT ?? '8081';
@@ -36,6 +38,11 @@ function stopOnSignals(closers: ReadonlyArray<() => Promise<void>>, log: Fastify
   };
   const stop = async (signal: NodeJS.Signals) => {
     log.info({ event: 'server.stopping', signal }, `received ${signal}: shutting down`);
+    const deadline = setTimeout(() => {
+      log.error({ event: 'server.stop_deadline', signal, deadlineMs: SHUTDOWN_DEADLINE_MS }, 'in-flight requests did not finish in time: exiting');
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS);
+    deadline.unref();
     try {
       for (const close of closers) await close();
       log.info({ event: 'server.stopped', signal }, 'webiso stopped');

@@ -3,6 +3,7 @@ import { WebisoClientError } from './errors.ts';
 import { identityFromClaims, parseGrantClaims } from './grant-claims.ts';
 import { authenticPayloadOf } from './map-jose-error.ts';
 import { nonceMatches } from './nonce.ts';
+import { hasDuplicateMembers } from './strict-json.ts';
 import {
   createJtiBurner,
   mapVerifyError,
@@ -79,6 +80,7 @@ export function createGrantVerifier(options: GrantVerifierOptions): GrantVerifie
   async function verify(grant: unknown, verifyOptions: VerifyGrantOptions): Promise<VerifyGrantResult> {
     if (typeof grant !== 'string' || grant === '') return failure(new WebisoClientError('grant_missing', 'no grant was posted'));
     if (grant.length > MAX_GRANT_LENGTH) return failure(new WebisoClientError('grant_malformed', 'grant is too large'));
+    if (hasDuplicateMembers(grant)) return failure(new WebisoClientError('grant_malformed', 'grant repeats a header or claim name'));
 
     const verified = await verifySignatureAndRegisteredClaims(grant);
     if ('error' in verified) return failure(verified.error);

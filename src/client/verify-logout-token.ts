@@ -3,6 +3,7 @@ import { WebisoClientError } from './errors.ts';
 import { parseLogoutTokenClaims } from './logout-token-claims.ts';
 import { authenticPayloadOf } from './map-jose-error.ts';
 import type { ReplayStore } from './replay-store.ts';
+import { hasDuplicateMembers } from './strict-json.ts';
 import { createJtiBurner, mapVerifyError, resolveTokenVerifierSettings, type WebisoTokenVerifierOptions } from './token-verification.ts';
 import type { LogoutEvent } from './types.ts';
 
@@ -62,6 +63,7 @@ export function createLogoutTokenVerifier(options: LogoutTokenVerifierOptions): 
   async function verify(token: unknown): Promise<VerifyLogoutTokenResult> {
     if (typeof token !== 'string' || token === '') return failure(new WebisoClientError('logout_token_missing', 'no logout_token was posted'));
     if (token.length > MAX_LOGOUT_TOKEN_LENGTH) return failure(new WebisoClientError('logout_token_malformed', 'logout_token is too large'));
+    if (hasDuplicateMembers(token)) return failure(new WebisoClientError('logout_token_malformed', 'logout_token repeats a header or claim name'));
 
     const verified = await verifySignatureAndRegisteredClaims(token);
     if ('error' in verified) return failure(verified.error);

@@ -1,7 +1,10 @@
 import { z } from 'zod';
+import { brandingSchema } from '../branding/config-schema.ts';
 import { appCasSchema, casSchema } from '../cas/config-schema.ts';
 import { appLogoutSchema, logoutSchema } from '../logout/config-schema.ts';
 import { machinesConfigSchema } from '../machines/config-schema.ts';
+import { appOidcSchema, checkOidcClients, oidcSchema } from '../oidc/config-schema.ts';
+import { opsSchema, tlsSchema } from '../ops/config-schema.ts';
 
 /** Durations are written in seconds in the config file. */
 const seconds = (min: number, max: number) => z.number().int().min(min).max(max);
@@ -88,9 +91,10 @@ const appSchema = z
     getcred: getcredAppSchema.optional(),
     cas: appCasSchema.optional(),
     logout: appLogoutSchema.optional(),
+    oidc: appOidcSchema.optional(),
   })
   .strict()
-  .refine((app) => app.returnUrls.length > 0 || app.cas !== undefined, { message: 'an app needs returnUrls (native protocol) or a cas section', path: ['returnUrls'] });
+  .refine((app) => app.returnUrls.length > 0 || app.cas !== undefined || app.oidc !== undefined, { message: 'an app needs returnUrls (native protocol), an oidc section or a cas section', path: ['returnUrls'] });
 
 export const configSchema = z
   .object({
@@ -131,14 +135,24 @@ export const configSchema = z
       .strict()
       .prefault({}),
     trustedProxies: z.array(z.string().min(1)).default([]),
+    /** redirect-loop breaker (src/login/loop-guard.ts): silent answers per session and app per window; 0 turns it off */
+    loopGuard: z
+      .object({ maxAnswers: z.number().int().min(0).max(10_000).default(10), windowSeconds: seconds(1, 3600).default(30) })
+      .strict()
+      .prefault({}),
     verifier: z.discriminatedUnion('kind', [localVerifierSchema, ldapVerifierSchema, kerberosVerifierSchema]).default({ kind: 'local' }),
     apps: z.array(appSchema).min(1),
     machines: machinesConfigSchema,
     cas: casSchema,
     logout: logoutSchema,
+    oidc: oidcSchema,
+    ops: opsSchema,
+    tls: tlsSchema,
+    branding: brandingSchema.optional(),
   })
   .strict()
   .superRefine((config, ctx) => {
+    checkOidcClients(config, ctx);
     const seen = new Set<string>();
     config.apps.forEach((app, index) => {
       if (seen.has(app.id)) ctx.addIssue({ code: 'custom', path: ['apps', index, 'id'], message: `duplicate app id "${app.id}"` });

@@ -5,7 +5,7 @@ import { FAVICON_ICO, FAVICON_SVG } from './favicon.ts';
 import { loadSsoSession } from '../login/sso-session.ts';
 import { formatTime } from '../time-format.ts';
 
-/** The home page (who am I, log out), the JWKS apps verify grants with, a health check and the icon. */
+/** The home page (who am I, log out), the JWKS apps verify grants with and the icon (health checks: src/ops). */
 export const publicRoutes = fp(
   async (app: FastifyInstance) => {
     const services = app.webiso;
@@ -29,11 +29,6 @@ export const publicRoutes = fp(
     const ICON_CACHE = 'public, max-age=86400';
     app.get('/favicon.ico', async (_request, reply) => reply.header('Cache-Control', ICON_CACHE).type('image/x-icon').send(FAVICON_ICO));
     app.get('/favicon.svg', async (_request, reply) => reply.header('Cache-Control', ICON_CACHE).type('image/svg+xml').send(FAVICON_SVG));
-    app.get('/healthz', async (_request, reply) => {
-      services.db.prepare('SELECT 1').get();
-      reply.header('Cache-Control', 'no-store');
-      return { status: 'ok' };
-    });
   },
   { name: 'webiso-public', fastify: '5.x', dependencies: ['webiso-views'] },
 );

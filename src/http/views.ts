@@ -1,9 +1,11 @@
 import { Eta } from 'eta';
 import fp from 'fastify-plugin';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../ops/package-root.ts';
+import { brandingRoutes, loadBranding } from '../branding/branding.ts';
+import { themedResolvePath } from '../branding/theme-views.ts';
 
-export const VIEWS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'views');
+export const VIEWS_DIR = join(PACKAGE_ROOT, 'views');
 
 declare module 'fastify' {
   interface FastifyReply {
@@ -15,9 +17,15 @@ declare module 'fastify' {
 export const views = fp(
   async (app) => {
     // autoEscape: `<%= %>` escapes; raw output (`<%~ %>`) is used only for the rendered body.
+    // branding: the institution's name, logo, colours and theme directory (src/branding)
+    const config = app.webiso.config.branding;
+    const branding = loadBranding(config);
     const eta = new Eta({ views: VIEWS_DIR, cache: true, autoEscape: true, autoTrim: false });
+    // a theme's templates first, the shipped ones otherwise (src/branding/theme-views.ts)
+    eta.resolvePath = themedResolvePath(VIEWS_DIR, config?.themeDir);
+    await app.register(brandingRoutes, { branding });
     app.decorateReply('page', function page(statusCode: number, name: string, data: Record<string, unknown> = {}) {
-      const html = eta.render(`./${name}`, { ...data, cspNonce: this.request.cspNonce });
+      const html = eta.render(`./${name}`, { ...data, cspNonce: this.request.cspNonce, branding: branding.view });
       return this.code(statusCode).type('text/html; charset=utf-8').send(html);
     });
   },

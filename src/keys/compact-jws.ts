@@ -19,8 +19,10 @@ export function createCompactSigner(kid: string, alg: SigningAlgorithm, privateJ
   const signInput =
     alg === 'EdDSA'
       ? (data: Buffer) => sign(null, data, key)
-      : // JWS wants the raw r||s form, not DER (RFC 7518 §3.4)
-        (data: Buffer) => sign('sha256', data, { key, dsaEncoding: 'ieee-p1363' });
+      : alg === 'RS256'
+        ? (data: Buffer) => sign('sha256', data, key)
+        : // JWS wants the raw r||s form, not DER (RFC 7518 §3.4)
+          (data: Buffer) => sign('sha256', data, { key, dsaEncoding: 'ieee-p1363' });
   return {
     kid,
     alg,

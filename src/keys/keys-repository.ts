@@ -1,6 +1,7 @@
 import type { Db } from '../db/database.ts';
 
-export type KeyPurpose = 'grant' | 'machine';
+/** grant: grants and logout tokens; machine: machine cookies; oidc-*: the OpenID Provider's ID tokens, one key per algorithm (src/oidc/keys.ts). */
+export type KeyPurpose = 'grant' | 'machine' | 'oidc-es256' | 'oidc-rs256' | 'oidc-eddsa';
 
 export interface StoredKey {
   readonly kid: string;

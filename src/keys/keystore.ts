@@ -3,7 +3,7 @@ import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 
 import { createCompactSigner, type CompactSigner } from './compact-jws.ts';
 import type { KeyPurpose, KeysRepository, StoredKey } from './keys-repository.ts';
 
-export type SigningAlgorithm = 'EdDSA' | 'ES256';
+export type SigningAlgorithm = 'EdDSA' | 'ES256' | 'RS256';
 
 export interface ActiveSigningKey {
   readonly kid: string;
@@ -22,7 +22,8 @@ export interface KeystoreOptions {
 const CACHE_SECONDS = 5;
 
 async function newKeyRow(purpose: KeyPurpose, alg: SigningAlgorithm, nowSeconds: number) {
-  const { privateKey, publicKey } = await generateKeyPair(alg, alg === 'EdDSA' ? { crv: 'Ed25519', extractable: true } : { extractable: true });
+  const options = alg === 'EdDSA' ? { crv: 'Ed25519', extractable: true } : alg === 'RS256' ? { modulusLength: 2048, extractable: true } : { extractable: true };
+  const { privateKey, publicKey } = await generateKeyPair(alg, options);
   const kid = randomBytes(12).toString('base64url');
   const privateJwk: JWK = { ...(await exportJWK(privateKey)), kid, alg, use: 'sig' };
   const publicJwk: JWK = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' };

@@ -9,6 +9,7 @@ import { nowSeconds } from '../services.ts';
 import type { RawParams } from './granting-request.ts';
 import { openLoginContext, sealLoginContext } from './login-context.ts';
 import type { LoginRequest, ProtocolName, Subject, Via } from './login-request.ts';
+import { isLooping } from './loop-guard.ts';
 import { checkPassword, MAX_USERNAME_LENGTH } from './password-check.ts';
 import type { SsoSession } from '../db/sessions.ts';
 import { loadSsoSession, machineSessionId, startSsoSession, touchSsoSession } from './sso-session.ts';
@@ -19,8 +20,11 @@ import { loadSsoSession, machineSessionId, startSsoSession, touchSsoSession } fr
  * sealed context, the SSO session, throttling, kiosk handling, audit — happens here, once.
  */
 
-/** One message for unknown user, wrong password, disabled account and throttling alike. */
-export const GENERIC_LOGIN_FAILURE = 'The username or password is not correct, or too many attempts were made. Please try again later.';
+/**
+ * One message for unknown user, wrong password, disabled account and throttling alike. Most
+ * failures are typos, so it reads as one; the throttled case is covered by its last sentence.
+ */
+export const GENERIC_LOGIN_FAILURE = 'That username and password do not match. Check them and type the password again. After many failed attempts, wait a few minutes before the next one.';
 
 /** One request being answered: the server's services, the HTTP exchange and the parsed login request. */
 export interface LoginStep<R extends LoginRequest> {
@@ -109,12 +113,15 @@ export async function beginLogin<R extends LoginRequest>(protocol: LoginProtocol
   const context = flavorContext(step);
   const decision = await flavorOf(step.request).decide(context);
   switch (decision.action) {
-    case 'grant':
+    case 'grant': {
+      const sid = sessionIdOf(step, decision.via, context.session);
+      if (isLooping(services, sid, step.request.app.id, protocol.name)) return breakLoop(step);
       if (decision.via === 'sso' && context.session) {
         touchSsoSession(services, context.session);
         services.audit.record({ event: 'login.sso', username: context.session.username, ...auditFields(step) }, http.log);
       }
-      return protocol.answer(step, { subject: decision.subject, via: decision.via, sid: sessionIdOf(step, decision.via, context.session) });
+      return protocol.answer(step, { subject: decision.subject, via: decision.via, sid });
+    }
     case 'error':
       if (decision.error === 'login_required') {
         services.audit.record({ event: 'login.passive_failed', ...auditFields(step), detail: decision.error }, http.log);
@@ -123,6 +130,13 @@ export async function beginLogin<R extends LoginRequest>(protocol: LoginProtocol
     case 'prompt':
       return renderLoginForm(protocol, step);
   }
+}
+
+/** The loop breaker's page (429): audited, no answer to the app this time, a way to try again. */
+function breakLoop(step: LoginStep<LoginRequest>): FastifyReply {
+  const { maxAnswers, windowSeconds } = step.services.config.loopGuard;
+  step.services.audit.record({ event: 'login.loop_stopped', ...auditFields(step), detail: `more than ${maxAnswers} answers in ${windowSeconds} s` }, step.http.log);
+  return step.reply.page(429, 'redirect-loop', { title: 'Login loop stopped', appName: step.request.app.name, count: maxAnswers, requestId: step.http.id, retry: step.http.url });
 }
 
 /** A user's answer belongs to the SSO session; a machine's to the kiosk browser's machine session. */

@@ -1,7 +1,7 @@
 import type { AppConfig, FlavorName } from '../config/schema.ts';
 
 /** The protocols webiso answers in; the sealed login context names one, so a form answers in the protocol it came from. */
-export type ProtocolName = 'native' | 'cas';
+export type ProtocolName = 'native' | 'cas' | 'oidc';
 
 /**
  * What every protocol's request reduces to once parsed and checked against the registry: the

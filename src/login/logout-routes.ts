@@ -6,19 +6,21 @@ import { KIOSK_CLEAR_SITE_DATA, kioskFqdn, renderKioskSessionEnded } from '../ma
 import type { WebisoServices } from '../services.ts';
 import { bodyParams, type RawParams } from './granting-request.ts';
 import { matchService } from '../cas/service-match.ts';
+import { matchPostLogoutRedirect } from '../oidc/post-logout.ts';
 import { matchReturnUrl } from './return-url.ts';
 import type { LoggedOutApp } from '../logout/end-sessions.ts';
 import { endSsoSession, loadSsoSession } from './sso-session.ts';
 
 /**
  * A logout `return` must be one of the registered return URLs of some app, or lie under a
- * registered CAS service (`/cas/logout?service=`); otherwise it is refused.
+ * registered CAS service (`/cas/logout?service=`), or be an OIDC client's registered post-logout
+ * redirect URI (with `state`, from `/oidc/session/end`); otherwise it is refused.
  */
 function logoutReturnUrl(services: WebisoServices, value: unknown): URL | undefined {
   if (value === undefined || value === '') return undefined;
   if (typeof value !== 'string') throw new InvalidRequestError('The address to return to after logging out must appear once.');
   const registered = services.config.apps.flatMap((app) => app.returnUrls);
-  const url = matchReturnUrl(value, registered) ?? matchService(services.config, value)?.url;
+  const url = matchReturnUrl(value, registered) ?? matchService(services.config, value)?.url ?? matchPostLogoutRedirect(services.config, value);
   if (!url) throw new ReturnUrlNotRegisteredError('The address to return to after logging out is not registered with webiso.');
   return url;
 }
@@ -41,7 +43,7 @@ function appsForPage(services: WebisoServices, reply: FastifyReply, apps: readon
   return apps.map((app) => {
     if (!app.frontchannelUrl) return { ...app, frontchannelSrc: undefined };
     const src = new URL(app.frontchannelUrl);
-    src.searchParams.set('iss', services.config.issuer);
+    src.searchParams.set('iss', app.frontchannelIssuer ?? services.config.issuer);
     src.searchParams.set('sid', app.sid);
     if (!reply.frameSrcOrigins.includes(src.origin)) reply.frameSrcOrigins.push(src.origin);
     return { ...app, frontchannelSrc: src.href };

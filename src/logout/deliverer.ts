@@ -5,6 +5,7 @@ import type { Keystore } from '../keys/keystore.ts';
 import { casLogoutRequestBody } from './cas-logout-request.ts';
 import type { DeliveriesRepository, Delivery } from './deliveries-repository.ts';
 import { signLogoutToken } from './logout-token.ts';
+import { signOidcLogoutToken } from '../oidc/logout-token.ts';
 
 export interface DelivererDeps {
   readonly config: WebisoConfig;
@@ -38,6 +39,7 @@ type AttemptOutcome = { readonly ok: true; readonly status: number } | { readonl
 function requestOf(deps: DelivererDeps, delivery: Delivery): { body: string } {
   const nowSeconds = Math.floor(deps.now() / 1000);
   if (delivery.channel === 'cas') return { body: casLogoutRequestBody(delivery.casTicket ?? '', delivery.subject, new Date(deps.now())) };
+  if (delivery.channel === 'oidc') return { body: new URLSearchParams({ logout_token: signOidcLogoutToken(deps.keystore, deps.config, delivery, nowSeconds) }).toString() };
   const token = signLogoutToken(deps.keystore, { issuer: deps.config.issuer, appId: delivery.appId, sid: delivery.sid, subject: delivery.subject, kind: delivery.kind, nowSeconds });
   return { body: new URLSearchParams({ logout_token: token }).toString() };
 }

@@ -1,6 +1,7 @@
 import type { Db } from '../db/database.ts';
 
-export type DeliveryChannel = 'backchannel' | 'cas';
+/** backchannel: a native logout token; cas: a SAML LogoutRequest; oidc: an OIDC logout token (src/oidc/logout-token.ts). */
+export type DeliveryChannel = 'backchannel' | 'cas' | 'oidc';
 
 export interface NewDelivery {
   readonly sid: string;

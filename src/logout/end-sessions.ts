@@ -4,6 +4,7 @@ import type { WebisoServices } from '../services.ts';
 import { nowSeconds } from '../services.ts';
 import type { NewDelivery } from './deliveries-repository.ts';
 import type { Participant } from './participants-repository.ts';
+import { opIssuer } from '../oidc/issuer.ts';
 
 /** A session to end: an SSO row (idHash) or a kiosk machine's session, which has no row. */
 export interface SessionToEnd {
@@ -25,6 +26,8 @@ export interface LoggedOutApp {
   readonly toldDirectly: boolean;
   /** loaded in an iframe of the logout page */
   readonly frontchannelUrl?: string | undefined;
+  /** the `iss` the front-channel URL gets: the OpenID Provider's issuer for an OIDC client */
+  readonly frontchannelIssuer?: string | undefined;
 }
 
 function deliveriesFor(app: AppConfig, participants: readonly Participant[], reason: EndReason): NewDelivery[] {
@@ -32,7 +35,9 @@ function deliveriesFor(app: AppConfig, participants: readonly Participant[], rea
   if (!first) return [];
   const deliveries: NewDelivery[] = [];
   const base = { sid: first.sid, appId: app.id, subject: first.subject, kind: first.kind, reason };
-  if (app.logout?.backchannelUrl) deliveries.push({ ...base, channel: 'backchannel', url: app.logout.backchannelUrl });
+  // an app that got ID tokens from this session is told in OIDC's terms (issuer, client id, the ID token's sid)
+  const channel = app.oidc && participants.some((participant) => participant.protocol === 'oidc') ? 'oidc' : 'backchannel';
+  if (app.logout?.backchannelUrl) deliveries.push({ ...base, channel, url: app.logout.backchannelUrl });
   if (app.cas?.singleLogout) {
     for (const participant of participants) {
       if (participant.casTicket && participant.casService) deliveries.push({ ...base, channel: 'cas', url: participant.casService, casTicket: participant.casTicket });
@@ -76,7 +81,8 @@ export function endSessions(services: WebisoServices, sessions: readonly Session
         const queued = deliveriesFor(app, participants, reason);
         for (const delivery of queued) services.logoutDeliveries.enqueue(delivery, now, giveUpAt);
         deliveries += queued.length;
-        apps.push({ sid: session.sid, appId, name: app.name, toldDirectly: queued.length > 0, frontchannelUrl: app.logout?.frontchannelUrl });
+        const oidcIssuer = app.oidc && participants.some((participant) => participant.protocol === 'oidc') ? opIssuer(services.config) : undefined;
+        apps.push({ sid: session.sid, appId, name: app.name, toldDirectly: queued.length > 0, frontchannelUrl: app.logout?.frontchannelUrl, frontchannelIssuer: oidcIssuer });
       }
       summaries.push({ session, apps, deliveries, existed });
     }

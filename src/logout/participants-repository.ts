@@ -1,10 +1,12 @@
 import type { Db } from '../db/database.ts';
 
+export type ParticipantProtocol = 'native' | 'cas' | 'oidc';
+
 /** One app (or one validated CAS ticket) that received an identity from a session. */
 export interface Participant {
   readonly sid: string;
   readonly appId: string;
-  readonly protocol: 'native' | 'cas';
+  readonly protocol: ParticipantProtocol;
   /** the username, or machine:<fqdn> */
   readonly subject: string;
   readonly kind: 'user' | 'machine';
@@ -15,7 +17,7 @@ export interface Participant {
 interface ParticipantRow {
   sid: string;
   app_id: string;
-  protocol: 'native' | 'cas';
+  protocol: ParticipantProtocol;
   subject: string;
   kind: 'user' | 'machine';
   cas_service: string | null;

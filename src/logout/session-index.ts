@@ -1,4 +1,5 @@
 import type { Subject } from '../login/login-request.ts';
+import type { ParticipantProtocol } from './participants-repository.ts';
 import type { WebisoServices } from '../services.ts';
 import { nowSeconds } from '../services.ts';
 
@@ -20,7 +21,7 @@ export function subjectName(subject: Subject): string {
   return subject.kind === 'user' ? subject.username : `machine:${subject.fqdn}`;
 }
 
-export function recordParticipant(services: WebisoServices, input: { sid: string; appId: string; protocol: 'native' | 'cas'; subject: Subject; casService?: string; casTicket?: string }): void {
+export function recordParticipant(services: WebisoServices, input: { sid: string; appId: string; protocol: ParticipantProtocol; subject: Subject; casService?: string; casTicket?: string }): void {
   const recorded = memoOf(services);
   const key = `${input.sid}|${input.appId}|${input.protocol}`;
   if (input.casTicket === undefined && recorded.has(key)) return;

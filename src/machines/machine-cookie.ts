@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
 import { compactVerify, decodeProtectedHeader, SignJWT } from 'jose';
+import { hasDuplicateMembers } from '../client/strict-json.ts';
 import type { Keystore } from '../keys/keystore.ts';
 import { checkFqdn } from './fqdn.ts';
 
@@ -144,7 +145,7 @@ async function verifySignature(keystore: Keystore, value: string, kid: string): 
  */
 export async function checkMachineCookie(keystore: Keystore, value: string): Promise<MachineCookieCheck> {
   const rejected = (reason: MachineCookieRejection): MachineCookieCheck => ({ authentic: false, reason, claimedFqdn: claimedFqdnOf(value) });
-  if (value.length > MAX_COOKIE_LENGTH || value.split('.').length !== 3) return rejected('malformed');
+  if (value.length > MAX_COOKIE_LENGTH || value.split('.').length !== 3 || hasDuplicateMembers(value)) return rejected('malformed');
   const header = checkHeader(value);
   if (!header.ok) return rejected(header.reason);
   const signature = await verifySignature(keystore, value, header.kid);

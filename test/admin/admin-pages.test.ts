@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, beforeEach, describe, it } from 'node:test';
+import { GENERIC_LOGIN_FAILURE } from '../../src/login/routes.ts';
 import { MACHINE_COOKIE } from '../../src/machines/machine-cookie.ts';
 import type { PasswordVerifier } from '../../src/verifiers/verifier.ts';
 import { auditEvents, CookieJar, createTestApp, fakeClock, HTML, hiddenField, loginThroughForm, setCookieLines } from '../support/webiso.ts';
@@ -85,7 +86,7 @@ describe('admin pages: who gets in', () => {
     }
     const response = await adminLogin(t.app, new CookieJar(), ADMIN);
     assert.equal(response.statusCode, 401, 'throttled even with the right password');
-    assert.match(response.body, /The username or password is not correct, or too many attempts were made/);
+    assert.ok(response.body.includes(GENERIC_LOGIN_FAILURE));
   });
 });
 
@@ -113,7 +114,7 @@ describe('admin pages: the machine list, a machine, expiring soon, alerts', () =
 
   it('lists machines with version, status, set by, set at, expiry, last seen, last IP and open alerts', async () => {
     await populate();
-    const page = await adminPage(t.app, admin, '/admin');
+    const page = await adminPage(t.app, admin, '/admin/machines');
     assert.equal(page.statusCode, 200);
     const row = /<tr data-fqdn="c\.kiosk\.example\.edu">([\s\S]*?)<\/tr>/.exec(page.body)?.[1] ?? '';
     assert.match(row, /data-field="version">1</);
@@ -129,27 +130,32 @@ describe('admin pages: the machine list, a machine, expiring soon, alerts', () =
   it('sorts and filters on the server', async () => {
     await populate();
     const order = (html: string) => [...html.matchAll(/<tr data-fqdn="([^"]+)">/g)].map((match) => match[1]);
-    assert.deepEqual(order((await adminPage(t.app, admin, '/admin?sort=expiresAt&dir=asc')).body), ['b.kiosk.example.edu', 'c.kiosk.example.edu', 'a.kiosk.example.edu']);
-    assert.deepEqual(order((await adminPage(t.app, admin, '/admin?sort=expiresAt&dir=desc')).body), ['a.kiosk.example.edu', 'c.kiosk.example.edu', 'b.kiosk.example.edu']);
-    assert.deepEqual(order((await adminPage(t.app, admin, '/admin?status=suspended')).body), ['c.kiosk.example.edu']);
-    assert.deepEqual(order((await adminPage(t.app, admin, '/admin?q=branch')).body), ['b.kiosk.example.edu']);
-    assert.deepEqual(order((await adminPage(t.app, admin, '/admin?q=carol')).body), ['b.kiosk.example.edu']);
-    const bad = await adminPage(t.app, admin, '/admin?sort=password');
+    assert.deepEqual(order((await adminPage(t.app, admin, '/admin/machines?sort=expiresAt&dir=asc')).body), ['b.kiosk.example.edu', 'c.kiosk.example.edu', 'a.kiosk.example.edu']);
+    assert.deepEqual(order((await adminPage(t.app, admin, '/admin/machines?sort=expiresAt&dir=desc')).body), ['a.kiosk.example.edu', 'c.kiosk.example.edu', 'b.kiosk.example.edu']);
+    assert.deepEqual(order((await adminPage(t.app, admin, '/admin/machines?status=suspended')).body), ['c.kiosk.example.edu']);
+    assert.deepEqual(order((await adminPage(t.app, admin, '/admin/machines?q=branch')).body), ['b.kiosk.example.edu']);
+    assert.deepEqual(order((await adminPage(t.app, admin, '/admin/machines?q=carol')).body), ['b.kiosk.example.edu']);
+    const bad = await adminPage(t.app, admin, '/admin/machines?sort=password');
     assert.equal(bad.statusCode, 400);
     assert.match(bad.body, /id="error-code">invalid_request</);
+    // the list used to live at /admin: its sorted and filtered links still lead there
+    const old = await adminPage(t.app, admin, '/admin?sort=expiresAt&dir=desc');
+    assert.equal(old.statusCode, 301);
+    assert.equal(old.headers.location, '/admin/machines?sort=expiresAt&dir=desc');
   });
 
   it("shows a machine's cookie history (who, when, from where), claimed addresses, a timeline and its alerts", async () => {
     await populate();
     const page = await adminPage(t.app, admin, '/admin/machines/c.kiosk.example.edu');
     assert.equal(page.statusCode, 200);
-    const history = /<table id="history">([\s\S]*?)<\/table>/.exec(page.body)?.[1] ?? '';
+    const history = /<table id="history"[^>]*>([\s\S]*?)<\/table>/.exec(page.body)?.[1] ?? '';
     assert.match(history, /data-field="action">mint<\/td><td>1<\/td><td data-field="actor">root</);
     assert.match(history, /data-field="action">suspend</);
     assert.match(history, /data-field="action">add<\/td><td>0<\/td><td data-field="actor">cli:ops</);
     assert.match(page.body, /<tr data-ip="203\.0\.113\.5"><td>203\.0\.113\.5<\/td><td>203\.0\.113\.0\/24<\/td>/);
     assert.match(page.body, /<svg [^>]*id="timeline"/);
-    assert.match(page.body, /<title>2026-11-22: 1 accepted, 0 rejected<\/title>/);
+    assert.match(page.body, /<g class="lane" data-lane="203\.0\.113\.5">/, 'a timeline lane per claimed address');
+    assert.match(page.body, /<title>203\.0\.113\.5, 2026-11-22 [0-9:]+ UTC to 2026-11-22 [0-9:]+ UTC: 1 accepted<\/title>/);
     assert.match(page.body, /data-rule="outside_networks"/);
     assert.doesNotMatch(page.body, / style="/, 'no inline style attributes (CSP)');
   });
@@ -282,7 +288,9 @@ describe('admin pages: minting needs CSRF, POST, the policy and a recent passwor
 
     const form = await adminPage(t.app, admin, String(refused.headers.location));
     assert.match(form.body, /id="current-user">root</);
-    assert.doesNotMatch(form.body, /name="username"/, 'the re-login cannot switch accounts');
+    // only a hidden, read-only username for password managers: the server uses the session's
+    assert.match(form.body, /<input type="text" name="username" id="confirm-username" value="root" autocomplete="username" hidden readonly>/);
+    assert.doesNotMatch(form.body, /<label for="username">/, 'the re-login cannot switch accounts');
     const before = admin.cookies.get('__Host-webiso_login');
     const confirmed = await postForm(t.app, admin, '/admin/login', { csrf: hiddenField(form.body, 'csrf') ?? '', next: page, password: ADMIN.password, username: 'alice' });
     assert.equal(confirmed.headers.location, page);

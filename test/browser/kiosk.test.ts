@@ -142,6 +142,7 @@ describe('browser: a kiosk in real Chromium', () => {
       await adminPage.goto(`${stack.webisoUrl}/admin/machines/${FQDN}`);
       assert.match((await adminPage.textContent('#history')) ?? '', /mint\s*1\s*root/);
       await adminPage.fill('#revoke-reason', 'image copied');
+      await adminPage.check('#revoke-confirm');
       await Promise.all([adminPage.waitForURL(/\?done=revoked$/), adminPage.click('#revoke-submit')]);
       assert.equal(await adminPage.textContent('[data-field="version"]'), '2');
       assert.match((await adminPage.textContent('#addresses')) ?? '', /127\.0\.0\.1/);

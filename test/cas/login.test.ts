@@ -33,12 +33,13 @@ describe('CAS /cas/login', () => {
     const service = 'https://cas.example.edu/secure/';
     const seen = new Set<string>();
     const jar = (await casLogin(t.app, { service })).jar;
-    for (let i = 0; i < 50; i++) {
+    // within the redirect-loop breaker's 10 silent answers per session and app
+    for (let i = 0; i < 10; i++) {
       const response = await casGet(t.app, jar, loginUrl(service));
       assert.ok(String(response.headers.location).startsWith(`${service}?ticket=ST-`));
       seen.add(ticketOf(response)!);
     }
-    assert.equal(seen.size, 50);
+    assert.equal(seen.size, 10);
   });
 
   it('with an SSO session there is no prompt, and the ticket says isFromNewLogin=false', async () => {

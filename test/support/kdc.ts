@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createSocket } from 'node:dgram';
 import { join } from 'node:path';
-import { abandonStart, findBinary, freeTcpPort, makeTempDir, runTool, startWithPortRetry, stopper, waitUntilServing } from './process.ts';
+import { abandonStart, findBinary, freeTcpPort, makeTempDir, restartable, runTool, startWithPortRetry, waitUntilServing } from './process.ts';
 
 export interface KdcPrincipal {
   readonly name: string;
@@ -41,6 +41,9 @@ export interface Kdc {
   readonly servicePrincipal: string;
   /** a user with a password, or a service principal with a random key when password is omitted */
   addPrincipal(name: string, password?: string): Promise<void>;
+  /** fault tests: SIGKILL, then start again on the same port and database */
+  kill(): Promise<void>;
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -88,9 +91,10 @@ async function startKdcOnce(opts: StartKdcOptions): Promise<Kdc> {
     await addPrincipal(service);
     await kadminQuery(binaries.kadmin, env, `ktadd -k ${paths.keytab} ${service}`, /added to keytab/);
 
-    kdcProcess = spawn(binaries.krb5kdc, ['-n'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const spawnKdc = () => spawn(binaries.krb5kdc, ['-n'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    kdcProcess = spawnKdc();
     await waitUntilServing(kdcProcess, port, { name: 'krb5kdc', readLog: () => readFile(paths.log, 'utf8').catch(() => '') });
-    const stop = stopper(kdcProcess, dir);
+    const lifecycle = restartable(kdcProcess, dir, port, 'krb5kdc', spawnKdc);
     return {
       realm,
       port,
@@ -99,7 +103,7 @@ async function startKdcOnce(opts: StartKdcOptions): Promise<Kdc> {
       keytabPath: paths.keytab,
       servicePrincipal: `${service}@${realm}`,
       addPrincipal,
-      stop,
+      ...lifecycle,
     };
   } catch (err) {
     await abandonStart(kdcProcess, dir);

@@ -162,3 +162,34 @@ export function stopper(child: ChildProcess, dir: string): () => Promise<void> {
       await rm(dir, { recursive: true, force: true });
     })());
 }
+
+/** A daemon that fault tests can kill (SIGKILL, its files kept) and start again on the same port. */
+export interface Restartable {
+  /** SIGKILL, as a crash or an operator would; resolves once it is gone */
+  kill(): Promise<void>;
+  /** the same command again, on the same port and files; resolves once it serves */
+  restart(): Promise<void>;
+  /** the harness's stop(): the current process, then the dir */
+  stop(): Promise<void>;
+}
+
+export function restartable(first: ChildProcess, dir: string, port: number, name: string, respawn: () => ChildProcess): Restartable {
+  let current = first;
+  const stops = [stopper(first, dir)];
+  return {
+    async kill() {
+      if (current.exitCode !== null || current.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => current.once('exit', () => resolve()));
+      current.kill('SIGKILL');
+      await exited;
+    },
+    async restart() {
+      current = respawn();
+      stops.push(stopper(current, dir));
+      await waitUntilServing(current, port, { name });
+    },
+    async stop() {
+      for (const stop of stops.reverse()) await stop();
+    },
+  };
+}

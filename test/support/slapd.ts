@@ -15,7 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { abandonStart, findBinary, freeTcpPort, makeTempDir, runTool, startWithPortRetry, stopper, waitUntilServing } from './process.ts';
+import { abandonStart, findBinary, freeTcpPort, makeTempDir, restartable, runTool, startWithPortRetry, waitUntilServing } from './process.ts';
 
 export interface StartSlapdOptions {
   /** `allow bind_anon_dn`: a DN with an empty password binds as anonymous (AD-like, RFC 4513 §5.1.2) */
@@ -37,6 +37,9 @@ export interface Slapd {
   readonly serviceDn: string;
   readonly servicePassword: string;
   readonly dir: string;
+  /** fault tests: SIGKILL, then start again on the same port and data */
+  kill(): Promise<void>;
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -73,7 +76,8 @@ async function startSlapdOnce(opts: StartSlapdOptions): Promise<Slapd> {
     await mkdir(join(dir, 'db'));
     await writeFile(confPath, slapdConf(dir, rootDn, rootPassword, opts));
 
-    child = spawn(slapdBinary, ['-d', '0', '-h', `${url}/`, '-f', confPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const spawnSlapd = () => spawn(slapdBinary, ['-d', '0', '-h', `${url}/`, '-f', confPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = spawnSlapd();
     await waitUntilServing(child, port, { name: 'slapd' });
 
     const ldifPath = join(dir, 'init.ldif');
@@ -93,7 +97,7 @@ async function startSlapdOnce(opts: StartSlapdOptions): Promise<Slapd> {
       serviceDn: `cn=webiso-reader,${BASE_DN}`,
       servicePassword,
       dir,
-      stop: stopper(child, dir),
+      ...restartable(child, dir, port, 'slapd', spawnSlapd),
     };
   } catch (err) {
     await abandonStart(child, dir);

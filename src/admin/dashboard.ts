@@ -1,0 +1,93 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { SsoSession } from '../db/sessions.ts';
+import { nowSeconds, type WebisoServices } from '../services.ts';
+import { formatTime } from '../time-format.ts';
+import { horizontalBars, stackedColumns, type BarItem, type ColumnSlot } from './charts.ts';
+import { consoleQueries, countByState, expiringWithin, type MachineState } from './console-queries.ts';
+import { formView } from './form-state.ts';
+import { common } from './pages.ts';
+
+/**
+ * The admin home: what needs a visit or a look this morning. Every number links to the page
+ * that lists its machines; the charts repeat them at a glance, with text alternatives.
+ */
+
+const HOUR = 3600;
+const DAY = 86_400;
+const CHANGE_DAYS = 14;
+
+const STATE_BARS: ReadonlyArray<{ state: MachineState; label: string; cls: string; href: string }> = [
+  { state: 'working', label: 'Working', cls: 'c-ok', href: '/admin/machines?status=active&sort=expiresAt' },
+  { state: 'expiring', label: 'Expires in 14 days', cls: 'c-warn', href: '/admin/expiring?days=14' },
+  { state: 'no-cookie', label: 'No valid cookie', cls: 'c-bad', href: '/admin/machines?sort=expiresAt' },
+  { state: 'suspended', label: 'Suspended', cls: 'c-muted', href: '/admin/machines?status=suspended' },
+];
+
+function loginChart(services: WebisoServices, now: number): string {
+  const firstHour = Math.floor(now / HOUR) * HOUR - 23 * HOUR;
+  const counts = new Map(consoleQueries(services.db).loginsPerHour(firstHour).map((row) => [row.hour, row]));
+  const slots: ColumnSlot[] = Array.from({ length: 24 }, (_, index) => {
+    const hour = firstHour + index * HOUR;
+    const row = counts.get(hour);
+    return {
+      name: formatTime(hour),
+      tick: index % 6 === 0 ? formatTime(hour).slice(11, 16) : undefined,
+      parts: [
+        { value: row?.success ?? 0, cls: 'c-ok', series: 'logins' },
+        { value: row?.failure ?? 0, cls: 'c-bad', series: 'failed' },
+      ],
+    };
+  });
+  return stackedColumns('chart-logins', 'Password logins per hour, last 24 hours (UTC)', slots, [{ cls: 'c-ok', name: 'logins' }, { cls: 'c-bad', name: 'failed' }]);
+}
+
+function changesChart(services: WebisoServices, now: number): string {
+  const firstDay = Math.floor(now / DAY) - CHANGE_DAYS + 1;
+  const counts = new Map(consoleQueries(services.db).changesPerDay(firstDay).map((row) => [row.day, row]));
+  const slots: ColumnSlot[] = Array.from({ length: CHANGE_DAYS }, (_, index) => {
+    const day = firstDay + index;
+    const row = counts.get(day);
+    const date = formatTime(day * DAY).slice(0, 10);
+    return {
+      name: date,
+      tick: index % 4 === 0 ? date.slice(5) : undefined,
+      parts: [
+        { value: row?.mints ?? 0, cls: 'c-info', series: 'mints' },
+        { value: row?.revocations ?? 0, cls: 'c-bad', series: 'revocations' },
+      ],
+    };
+  });
+  return stackedColumns('chart-changes', `Cookies minted and revoked per day, last ${CHANGE_DAYS} days`, slots, [{ cls: 'c-info', name: 'mints' }, { cls: 'c-bad', name: 'revocations' }]);
+}
+
+export function dashboardData(services: WebisoServices) {
+  const now = nowSeconds(services);
+  const queries = consoleQueries(services.db);
+  const machines = services.machines.repository.list();
+  const byState = countByState(machines, now);
+  const bars: BarItem[] = STATE_BARS.map((bar) => ({ key: bar.state, label: bar.label, value: byState[bar.state], cls: bar.cls }));
+  return {
+    total: machines.length,
+    byState,
+    states: STATE_BARS.map((bar) => ({ ...bar, count: byState[bar.state] })),
+    expiring14: expiringWithin(machines, now, 14),
+    expiring30: expiringWithin(machines, now, 30),
+    openAlerts: queries.openAlertCount(),
+    alerts: services.machines.alerts.list('open', 5).map((alert) => ({ ...alert, firstAt: formatTime(alert.firstAt), lastAt: formatTime(alert.lastAt) })),
+    deliveries: services.logoutDeliveries.health().map((app) => ({ ...app, lastAttemptAt: formatTime(app.lastAttemptAt) })),
+    changes: queries.recentChanges(10).map((event) => ({ ...event, at: formatTime(event.at) })),
+    statusChart: horizontalBars('chart-status', 'Machines by status', bars),
+    loginChart: loginChart(services, now),
+    changesChart: changesChart(services, now),
+  };
+}
+
+export function renderDashboard(services: WebisoServices, request: FastifyRequest, reply: FastifyReply, session: SsoSession): FastifyReply {
+  // audit rows are written once per event-loop turn: flush so the login chart includes this one
+  services.audit.flush();
+  return reply.page(200, 'admin/dashboard', {
+    ...common(services, request, reply, session, 'Dashboard'),
+    ...dashboardData(services),
+    form: formView(undefined),
+  });
+}

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { openAndMigrate } from '../../src/db/database.ts';
+import { FetchBrowser, formField, startServedWebiso, writeServedConfig } from '../support/served-webiso.ts';
+
+const PASSWORD = 'a graceful passphrase';
+const RETURN = 'http://127.0.0.1:9/cb';
+const LOGINS = 40;
+
+describe('durability: SIGTERM', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'webiso-sigterm-'));
+  let child: ChildProcess | undefined;
+  after(() => {
+    child?.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('stops accepting, lets in-flight logins finish, flushes, closes the database and exits 0', async () => {
+    const users = Array.from({ length: LOGINS }, (_, i) => `user${i}`);
+    const configPath = await writeServedConfig(dir, ['apps:', `  - { id: app, name: App, returnUrls: ['${RETURN}'] }`], users, PASSWORD);
+    const server = await startServedWebiso(configPath);
+    child = server.child;
+    const loginPath = `/login?${new URLSearchParams({ appid: 'app', return: RETURN, nonce: 'n-term' })}`;
+    // forms first, so that the password posts are what is in flight when the signal arrives
+    const browsers = await Promise.all(users.map(async (user) => {
+      const browser = new FetchBrowser(server.url);
+      const form = await browser.get(loginPath);
+      return { browser, user, fields: { ctx: formField(form.body, 'ctx'), csrf: formField(form.body, 'csrf') } };
+    }));
+    // argon2 runs at most 4 at a time: most of these are still queued when SIGTERM lands
+    const inFlight = browsers.map(({ browser, user, fields }) => browser.post('/login', { ...fields, username: user, password: PASSWORD }));
+    // long enough for every post to have been read by the server, far shorter than 40 hashes 4 at a time
+    await new Promise((r) => setTimeout(r, 800));
+    const exited = once(server.child, 'exit');
+    const signalledAt = Date.now();
+    server.child.kill('SIGTERM');
+    const answers = await Promise.all(inFlight.map(async (answer) => ({ ...(await answer), at: Date.now() })));
+    const completed = answers.filter((answer) => answer.status === 200);
+    assert.equal(completed.length, LOGINS, 'every login that had reached the server completed');
+    assert.ok(completed.every((answer) => answer.body.includes('name="grant"')), 'every accepted login got its grant');
+    assert.ok(completed.filter((answer) => answer.at > signalledAt + 100).length >= 10, 'logins still in flight at the signal completed after it');
+    await new Promise((r) => setTimeout(r, 50));
+    await assert.rejects(fetch(`${server.url}/healthz`), 'no new connection is accepted once stopping');
+    const [code] = (await exited) as [number | null];
+    assert.equal(code, 0);
+    assert.match(server.output(), /"event":"server.stopping","signal":"SIGTERM"/);
+    assert.match(server.output(), /"event":"server.stopped"/);
+
+    const db = openAndMigrate(join(dir, 'data'));
+    try {
+      assert.equal(db.prepare("SELECT count(*) FROM auth_events WHERE event = 'login.success'").pluck().get(), completed.length, 'every row flushed before the database closed');
+      assert.equal(db.prepare('SELECT count(*) FROM sessions').pluck().get(), completed.length);
+      assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+    } finally {
+      db.close();
+    }
+  });
+});

@@ -1,0 +1,67 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openAndMigrate } from '../../src/db/database.ts';
+import { createUsersRepository } from '../../src/db/users.ts';
+import { hashPassword } from '../../src/verifiers/password-hash.ts';
+
+/**
+ * webiso as an operator runs it: `webiso serve` in its own process on a config file, so tests can
+ * kill it (SIGKILL, SIGTERM) and open its database afterwards. Each user gets the same password.
+ */
+export async function writeServedConfig(dir: string, lines: readonly string[], users: readonly string[], password: string): Promise<string> {
+  const configPath = join(dir, 'webiso.yaml');
+  // logLevel info: the start-up line "webiso is listening on URL" is how the test learns the port
+  writeFileSync(configPath, ['issuer: http://127.0.0.1:0', `dataDir: ${join(dir, 'data')}`, 'listen: { host: 127.0.0.1, port: 0 }', 'logLevel: info', ...lines].join('\n'));
+  const db = openAndMigrate(join(dir, 'data'));
+  const hash = await hashPassword(password);
+  for (const user of users) createUsersRepository(db).add(user, hash, [], new Date());
+  db.close();
+  return configPath;
+}
+
+export function startServedWebiso(configPath: string): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], { env: { ...process.env, WEBISO_CONFIG: configPath }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`webiso did not start:\n${output}`)), 20_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
+      if (url) {
+        clearTimeout(timer);
+        resolve({ child, url, output: () => output });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`webiso exited (${code}):\n${output}`)));
+  });
+}
+
+/** One browser over fetch: a cookie jar, no redirects followed. */
+export class FetchBrowser {
+  readonly cookies = new Map<string, string>();
+  constructor(private readonly base: string) {}
+  async get(path: string) {
+    const response = await fetch(this.base + path, { headers: { accept: 'text/html', cookie: this.header() }, redirect: 'manual' });
+    this.keep(response);
+    return { status: response.status, location: response.headers.get('location'), body: await response.text() };
+  }
+  async post(path: string, fields: Record<string, string>) {
+    const response = await fetch(this.base + path, { method: 'POST', headers: { accept: 'text/html', cookie: this.header(), 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields), redirect: 'manual' });
+    this.keep(response);
+    return { status: response.status, body: await response.text() };
+  }
+  private header() {
+    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+  }
+  private keep(response: Response) {
+    for (const line of response.headers.getSetCookie()) {
+      const [name, ...value] = line.split(';')[0]!.split('=');
+      this.cookies.set(name!, value.join('='));
+    }
+  }
+}
+
+export const formField = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1]?.replace(/&amp;/g, '&') ?? '';
