@@ -1,4 +1,5 @@
-import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
+import type { interactionPolicy, KoaContextWithOIDC } from 'oidc-provider';
+import type { OidcLibrary } from './library.ts';
 
 /**
  * oidc-provider's interaction policy, reduced to one rule: webiso's login engine decides every
@@ -49,25 +50,27 @@ function bindSessionId(ctx: KoaContextWithOIDC, result: WebisoInteractionResult)
   if (clientId && result.webiso?.sid && ctx.oidc.session) ctx.oidc.session.sidFor(clientId, result.webiso.sid);
 }
 
-function webisoDecides(ctx: KoaContextWithOIDC): boolean {
-  const result = ctx.oidc.result as WebisoInteractionResult | undefined;
-  if (result?.login) {
-    bindSessionId(ctx, result);
-    return interactionPolicy.Check.NO_NEED_TO_PROMPT;
-  }
-  forgetProviderLogin(ctx);
-  takePassive(ctx);
-  return interactionPolicy.Check.REQUEST_PROMPT;
+function webisoDecides(policyApi: OidcLibrary['interactionPolicy']) {
+  return (ctx: KoaContextWithOIDC): boolean => {
+    const result = ctx.oidc.result as WebisoInteractionResult | undefined;
+    if (result?.login) {
+      bindSessionId(ctx, result);
+      return policyApi.Check.NO_NEED_TO_PROMPT;
+    }
+    forgetProviderLogin(ctx);
+    takePassive(ctx);
+    return policyApi.Check.REQUEST_PROMPT;
+  };
 }
 
-export function webisoPolicy(): interactionPolicy.DefaultPolicy {
-  const policy = interactionPolicy.base();
+export function webisoPolicy({ interactionPolicy: policyApi }: OidcLibrary): interactionPolicy.DefaultPolicy {
+  const policy = policyApi.base();
   policy.clear();
   policy.add(
-    new interactionPolicy.Prompt(
+    new policyApi.Prompt(
       { name: 'login', requestable: true },
       (ctx) => ({ passive: ctx.state[PASSIVE_STATE] === true }),
-      new interactionPolicy.Check('webiso_login', 'webiso decides every login', 'login_required', webisoDecides),
+      new policyApi.Check('webiso_login', 'webiso decides every login', 'login_required', webisoDecides(policyApi)),
     ),
   );
   return policy;

@@ -1,4 +1,5 @@
-import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Configuration, KoaContextWithOIDC, Provider } from 'oidc-provider';
+import type { OidcLibrary } from './library.ts';
 import { getOrCreateSecret } from '../db/secrets.ts';
 import { hmac } from '../http/hmac.ts';
 import type { WebisoServices } from '../services.ts';
@@ -36,7 +37,7 @@ async function loadInteractionGrant(ctx: KoaContextWithOIDC) {
   return grantId ? ctx.oidc.provider.Grant.find(grantId) : undefined;
 }
 
-function configurationFor(services: WebisoServices, store: OidcStore): Configuration {
+function configurationFor(services: WebisoServices, store: OidcStore, library: OidcLibrary): Configuration {
   const { config } = services;
   const issuer = opIssuer(config);
   const secure = issuer.startsWith('https://');
@@ -65,7 +66,7 @@ function configurationFor(services: WebisoServices, store: OidcStore): Configura
       long: { httpOnly: true, sameSite: 'lax', signed: true, secure, path: OIDC_MOUNT },
       short: { httpOnly: true, sameSite: 'lax', signed: true, secure },
     },
-    interactions: { url: (_ctx, interaction) => `${OIDC_MOUNT}/interaction/${interaction.uid}`, policy: webisoPolicy() },
+    interactions: { url: (_ctx, interaction) => `${OIDC_MOUNT}/interaction/${interaction.uid}`, policy: webisoPolicy(library) },
     loadExistingGrant: loadInteractionGrant,
     // tokens live by their own lifetimes: the provider session is only a per-browser notepad
     expiresWithSession: async () => false,
@@ -109,10 +110,10 @@ function alwaysIncludeSid(provider: Provider): void {
   clientClass.prototype.includeSid = () => true;
 }
 
-export async function createWebisoOidc(services: WebisoServices): Promise<WebisoOidc> {
+export async function createWebisoOidc(services: WebisoServices, library: OidcLibrary): Promise<WebisoOidc> {
   await ensureOidcKeys(services);
   const store = createOidcStore(services.db, services.now);
-  const provider = new Provider(opIssuer(services.config), configurationFor(services, store));
+  const provider = new library.Provider(opIssuer(services.config), configurationFor(services, store, library));
   // endpoints are built from the issuer: the mount pins Host and protocol (mount.ts)
   provider.proxy = true;
   alwaysIncludeSid(provider);

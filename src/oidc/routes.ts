@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { loadOidcLibrary } from './library.ts';
 import { InvalidRequestError } from '../errors.ts';
 import { beginLogin, submitLogin } from '../login/engine.ts';
 import { bodyParams, refusePasswordInUrl, type RawParams } from '../login/granting-request.ts';
@@ -64,7 +65,7 @@ export const oidcRoutes = fp(
   async (app: FastifyInstance) => {
     const services = app.webiso;
     if (!services.config.apps.some((candidate) => candidate.oidc)) return;
-    const oidc = await createWebisoOidc(services);
+    const oidc = await createWebisoOidc(services, await loadOidcLibrary(app.log));
     app.get('/oidc/interaction/:uid', async (request, reply) => startInteraction(services, oidc, request, reply));
     app.post('/oidc/interaction/:uid', async (request, reply) => submitInteraction(services, oidc, request, reply));
     app.get('/oidc/session/end', async (request, reply) => endSession(services, request, reply, request.query as RawParams));
