@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
+import { pruneOldRows } from './retention/prune.ts';
 import type { WebisoConfig } from './config/schema.ts';
 import { reloadOnSighup } from './ops/tls.ts';
 
@@ -15,6 +16,10 @@ function startHousekeeping(app: FastifyInstance): NodeJS.Timeout {
     const nowSeconds = Math.floor(app.webiso.now() / 1000);
     app.webiso.casTickets.purgeExpired(nowSeconds);
     app.webiso.throttle.purgeBefore(nowSeconds - app.webiso.config.throttle.windowSeconds);
+    void pruneOldRows(app.webiso.db, app.webiso.config.retention, nowSeconds).then(
+      (pruned) => (pruned.sightings + pruned.auditRows > 0 ? app.log.info({ event: 'retention.pruned', ...pruned }, 'retention.pruned') : undefined),
+      (error: unknown) => app.log.error({ event: 'server.error', err: error }, 'retention prune failed'),
+    );
     app.webiso.db.pragma('wal_checkpoint(PASSIVE)');
   }, 60_000);
   timer.unref();

@@ -109,11 +109,15 @@ export interface SightingExportRow {
   readonly userAgent: string | null;
 }
 
+/** Sightings of one address and outcome within one timeline slot, counted by SQLite (`at`: the first). */
 export interface LaneSighting {
   readonly at: number;
   readonly clientIp: string;
   readonly network: string;
   readonly outcome: 'accepted' | 'rejected';
+  readonly count: number;
+  /** the last of them */
+  readonly lastAt: number;
 }
 
 export type ConsoleQueries = ReturnType<typeof createConsoleQueries>;
@@ -136,11 +140,27 @@ export function createConsoleQueries(db: Db) {
     `SELECT at, fqdn, claimed_fqdn, client_ip, network, app_id, version, outcome, reason, user_agent FROM machine_sightings
       WHERE at >= @since AND (@fqdn = '' OR fqdn = @fqdn OR claimed_fqdn = @fqdn) ORDER BY at DESC, id DESC LIMIT @limit`,
   );
-  const laneSightings = db.prepare<[string, number, string, number], LaneSighting>(
-    `SELECT at, client_ip AS clientIp, network, outcome FROM machine_sightings WHERE fqdn = ? AND at >= ?
-     UNION ALL
-     SELECT at, client_ip AS clientIp, network, outcome FROM machine_sightings WHERE claimed_fqdn = ? AND fqdn IS NULL AND at >= ?`,
+  // Timelines over days count from the hourly rollup (machine_sighting_hours), regrouped into the
+  // timeline's slots (an hour is counted in the slot it starts in): a busy kiosk's month is a few
+  // thousand rollup rows, not its tens of thousands of sightings (test/durability/growth.test.ts).
+  // The one-day timeline (15-minute slots) counts the day's sightings themselves.
+  const laneHours = db.prepare<{ fqdn: string; since: number; slot: number }, LaneSighting>(
+    `SELECT min(first_at) AS at, max(last_at) AS lastAt, client_ip AS clientIp, max(network) AS network, outcome, sum(count) AS count
+       FROM machine_sighting_hours
+      WHERE name = @fqdn AND hour_start >= @since - @since % 3600 AND last_at >= @since
+      GROUP BY client_ip, outcome, CAST((max(hour_start, @since) - @since) / @slot AS INTEGER)`,
   );
+  // (the inner time is \`t\`: in GROUP BY, SQLite would read \`at\` as the outer alias min(at))
+  const laneSightings = db.prepare<{ fqdn: string; since: number; slot: number }, LaneSighting>(
+    `SELECT min(t) AS at, max(t) AS lastAt, clientIp, network, outcome, count(*) AS count FROM (
+       SELECT at AS t, client_ip AS clientIp, network, outcome FROM machine_sightings WHERE fqdn = @fqdn AND at >= @since
+       UNION ALL
+       SELECT at AS t, client_ip AS clientIp, network, outcome FROM machine_sightings WHERE claimed_fqdn = @fqdn AND fqdn IS NULL AND at >= @since)
+     GROUP BY clientIp, network, outcome, CAST((t - @since) / @slot AS INTEGER)`,
+  );
+
+
+
 
   return {
     openAlertCount(): number {
@@ -193,8 +213,9 @@ export function createConsoleQueries(db: Db) {
       }));
     },
     /** Every presentation of a machine since `since`, for its timeline (claims without a valid signature included). */
-    laneSightings(fqdn: string, since: number): LaneSighting[] {
-      return laneSightings.all(fqdn, since, fqdn, since);
+    /** `slotSeconds`: the timeline's slot (timelineSlotSeconds), so SQL and the drawing agree on every slot. */
+    laneSightings(fqdn: string, since: number, slotSeconds: number): LaneSighting[] {
+      return (slotSeconds >= 3600 ? laneHours : laneSightings).all({ fqdn, since, slot: slotSeconds });
     },
   };
 }

@@ -9,7 +9,7 @@ import { formatRelative, formatTime } from '../time-format.ts';
 import { formView, type FormState } from './form-state.ts';
 import { parseListQuery, selectMachines, sortLink, SORT_KEYS, type SortKey } from './machine-list.ts';
 import type { PasswordEntriesRepository } from './password-entries.ts';
-import { renderTimeline, TIMELINE_PERIODS, type LaneGrouping } from './timeline.ts';
+import { renderTimeline, TIMELINE_PERIODS, timelineSlotSeconds, type LaneGrouping } from './timeline.ts';
 import { consoleQueries } from './console-queries.ts';
 import { nowSeconds } from '../services.ts';
 
@@ -147,7 +147,7 @@ export function renderMachinePage(
     addresses: sightings.addresses(machine.fqdn).map((address) => ({ ...address, firstSeen: formatTime(address.firstSeen), lastSeen: formatTime(address.lastSeen) })),
     recent: sightings.recent(machine.fqdn, 50).map((sighting) => ({ ...sighting, at: formatTime(sighting.at) })),
     alerts: machineAlerts.map((alert) => ({ ...alert, firstAt: formatTime(alert.firstAt), lastAt: formatTime(alert.lastAt) })),
-    timeline: renderTimeline(consoleQueries(services.db).laneSightings(machine.fqdn, start), machineAlerts, { start, end: now, grouping: period.by }),
+    timeline: renderTimeline(consoleQueries(services.db).laneSightings(machine.fqdn, start, timelineSlotSeconds(start, now)), machineAlerts, { start, end: now, grouping: period.by }),
     period,
     periods: TIMELINE_PERIODS,
     mint: mintPermission(services, entries, session, machine.fqdn),

@@ -19,6 +19,11 @@ const LABEL = 190;
 const LANE = 30;
 const TOP = 26;
 const SLOTS = 96;
+
+/** Whole seconds, the same for the SQL grouping (console-queries laneSightings) and the drawing. */
+export function timelineSlotSeconds(start: number, end: number): number {
+  return Math.max(1, Math.ceil((end - start) / SLOTS));
+}
 const MAX_LANES = 12;
 
 export interface LaneSummary {
@@ -52,13 +57,13 @@ function buildLanes(sightings: readonly LaneSighting[], grouping: LaneGrouping, 
     const key = grouping === 'network' ? sighting.network : sighting.clientIp;
     let lane = lanes.get(key);
     if (!lane) {
-      lane = { key, network: sighting.network, accepted: new Array<number>(SLOTS).fill(0), refused: new Array<number>(SLOTS).fill(0), first: sighting.at, last: sighting.at };
+      lane = { key, network: sighting.network, accepted: new Array<number>(SLOTS).fill(0), refused: new Array<number>(SLOTS).fill(0), first: sighting.at, last: sighting.lastAt };
       lanes.set(key, lane);
     }
     const slot = Math.min(SLOTS - 1, Math.max(0, Math.floor((sighting.at - start) / slotSeconds)));
-    (sighting.outcome === 'accepted' ? lane.accepted : lane.refused)[slot]! += 1;
+    (sighting.outcome === 'accepted' ? lane.accepted : lane.refused)[slot]! += sighting.count;
     lane.first = Math.min(lane.first, sighting.at);
-    lane.last = Math.max(lane.last, sighting.at);
+    lane.last = Math.max(lane.last, sighting.lastAt);
   }
   // the most recently seen first: the address it is at now is the one an admin looks for
   return [...lanes.values()].sort((a, b) => b.last - a.last || a.key.localeCompare(b.key));
@@ -116,7 +121,7 @@ function axis(y: number, start: number, end: number): string {
 
 export function renderTimeline(sightings: readonly LaneSighting[], alerts: readonly MachineAlert[], options: { start: number; end: number; grouping: LaneGrouping }): TimelineView {
   const { start, end, grouping } = options;
-  const slotSeconds = Math.max(1, (end - start) / SLOTS);
+  const slotSeconds = timelineSlotSeconds(start, end);
   const lanes = buildLanes(sightings, grouping, start, slotSeconds);
   const shown = lanes.slice(0, MAX_LANES);
   const slotNames = Array.from({ length: SLOTS }, (_, slot) => `${formatTime(start + slot * slotSeconds)} to ${formatTime(start + (slot + 1) * slotSeconds)}`);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { brandingSchema } from '../branding/config-schema.ts';
 import { appCasSchema, casSchema } from '../cas/config-schema.ts';
 import { appLogoutSchema, logoutSchema } from '../logout/config-schema.ts';
+import { retentionSchema } from '../retention/config-schema.ts';
 import { machinesConfigSchema } from '../machines/config-schema.ts';
 import { appOidcSchema, checkOidcClients, oidcSchema } from '../oidc/config-schema.ts';
 import { opsSchema, tlsSchema } from '../ops/config-schema.ts';
@@ -145,6 +146,7 @@ export const configSchema = z
     machines: machinesConfigSchema,
     cas: casSchema,
     logout: logoutSchema,
+    retention: retentionSchema,
     oidc: oidcSchema,
     ops: opsSchema,
     tls: tlsSchema,

@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../ops/package-root.ts';
 import { brandingRoutes, loadBranding } from '../branding/branding.ts';
 import { themedResolvePath } from '../branding/theme-views.ts';
+import { LANGUAGE_COOKIE, negotiateLanguage } from '../i18n/languages.ts';
+import { languageRoutes } from '../i18n/routes.ts';
+import { i18nLocals } from '../i18n/view-locals.ts';
 
 export const VIEWS_DIR = join(PACKAGE_ROOT, 'views');
 
@@ -24,8 +27,14 @@ export const views = fp(
     // a theme's templates first, the shipped ones otherwise (src/branding/theme-views.ts)
     eta.resolvePath = themedResolvePath(VIEWS_DIR, config?.themeDir);
     await app.register(brandingRoutes, { branding });
+    // the language: cookie, Accept-Language, English; `it.t` and friends (src/i18n, docs/i18n.md)
+    await app.register(languageRoutes);
     app.decorateReply('page', function page(statusCode: number, name: string, data: Record<string, unknown> = {}) {
-      const html = eta.render(`./${name}`, { ...data, cspNonce: this.request.cspNonce, branding: branding.view });
+      const { request } = this;
+      const lang = negotiateLanguage(request.headers['accept-language'], request.cookies?.[LANGUAGE_COOKIE]);
+      // the switcher comes back to this page; not to a POST's URL, nor to a refused request's (an error page never echoes it)
+      const i18n = i18nLocals(lang, request.method === 'GET' && statusCode < 400 ? request.url : '/');
+      const html = eta.render(`./${name}`, { ...data, ...i18n, cspNonce: request.cspNonce, branding: branding.view });
       return this.code(statusCode).type('text/html; charset=utf-8').send(html);
     });
   },

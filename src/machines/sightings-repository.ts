@@ -68,6 +68,9 @@ const toSighting = (row: SightingDbRow): Sighting => ({
 
 export type SightingsRepository = ReturnType<typeof createSightingsRepository>;
 
+/** The rollup's granularity (machine_sighting_hours). */
+export const ROLLUP_SECONDS = 3600;
+
 /** Machine-cookie presentations and the per-(FQDN, IP) summary beside them. */
 export function createSightingsRepository(db: Db) {
   const insert = db.prepare(
@@ -83,6 +86,12 @@ export function createSightingsRepository(db: Db) {
        count = count + 1,
        rejected_count = rejected_count + excluded.rejected_count`,
   );
+  const upsertSlot = db.prepare(
+    `INSERT INTO machine_sighting_hours (name, hour_start, verified, client_ip, outcome, network, count, first_at, last_at)
+     VALUES (@name, @at - @at % ${ROLLUP_SECONDS}, @verified, @clientIp, @outcome, @network, 1, @at, @at)
+     ON CONFLICT (name, hour_start, verified, client_ip, outcome) DO UPDATE SET
+       network = excluded.network, count = count + 1, first_at = min(first_at, excluded.first_at), last_at = max(last_at, excluded.last_at)`,
+  );
   const selectLastAccepted = db.prepare<[string], SightingDbRow>(
     "SELECT * FROM machine_sightings WHERE fqdn = ? AND outcome = 'accepted' ORDER BY id DESC LIMIT 1",
   );
@@ -92,12 +101,15 @@ export function createSightingsRepository(db: Db) {
   const selectAddresses = db.prepare<[string], { client_ip: string; network: string; first_seen: number; last_seen: number; count: number; rejected_count: number }>(
     'SELECT client_ip, network, first_seen, last_seen, count, rejected_count FROM machine_ip_summary WHERE fqdn = ? ORDER BY last_seen DESC',
   );
-  const selectRecent = db.prepare<[string, string, number], SightingDbRow>(
+  // Authentic sightings by fqdn, forged or stale ones by the name they claimed (fqdn NULL): each side
+  // newest first from its own index and cut to the limit before merging, so a busy kiosk's page does
+  // not sort its whole history (and an authentic sighting is listed once, not again by its claim).
+  const selectRecent = db.prepare<{ fqdn: string; limit: number }, SightingDbRow>(
     `SELECT * FROM (
-       SELECT * FROM machine_sightings WHERE fqdn = ?
+       SELECT * FROM (SELECT * FROM machine_sightings WHERE fqdn = @fqdn ORDER BY at DESC, id DESC LIMIT @limit)
        UNION ALL
-       SELECT * FROM machine_sightings WHERE claimed_fqdn = ?
-     ) ORDER BY at DESC, id DESC LIMIT ?`,
+       SELECT * FROM (SELECT * FROM machine_sightings WHERE claimed_fqdn = @fqdn AND fqdn IS NULL ORDER BY at DESC, id DESC LIMIT @limit)
+     ) ORDER BY at DESC, id DESC LIMIT @limit`,
   );
   const selectDaily = db.prepare<[string, number], DailyCount>(
     `SELECT at / 86400 AS day,
@@ -110,6 +122,8 @@ export function createSightingsRepository(db: Db) {
     /** Records a sighting; authentic ones (fqdn set) also update the address summary. Call inside a transaction. */
     record(sighting: NewSighting): number {
       const id = Number(insert.run(sighting).lastInsertRowid);
+      const name = sighting.fqdn ?? sighting.claimedFqdn;
+      if (name !== null) upsertSlot.run({ name, verified: sighting.fqdn !== null ? 1 : 0, at: sighting.at, clientIp: sighting.clientIp, network: sighting.network, outcome: sighting.outcome });
       if (sighting.fqdn !== null) {
         upsertSummary.run({ fqdn: sighting.fqdn, clientIp: sighting.clientIp, network: sighting.network, at: sighting.at, rejected: sighting.outcome === 'rejected' ? 1 : 0 });
       }
@@ -136,7 +150,7 @@ export function createSightingsRepository(db: Db) {
     },
     /** Recent sightings of a machine, including cookies that only claimed its name. */
     recent(fqdn: string, limit = 100): Sighting[] {
-      return selectRecent.all(fqdn, fqdn, limit).map(toSighting);
+      return selectRecent.all({ fqdn, limit }).map(toSighting);
     },
     dailyCounts(fqdn: string, sinceSeconds: number): DailyCount[] {
       return selectDaily.all(fqdn, sinceSeconds);

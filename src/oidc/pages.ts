@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { Eta } from 'eta';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { VIEWS_DIR } from '../http/views.ts';
+import { LANGUAGE_COOKIE, negotiateLanguage } from '../i18n/languages.ts';
+import { i18nLocals } from '../i18n/view-locals.ts';
 
 /**
  * Pages oidc-provider renders itself (outside Fastify's reply): the error page of a request that
@@ -34,5 +36,7 @@ export async function renderProviderError(ctx: KoaContextWithOIDC, out: { error?
   ctx.set('Content-Security-Policy', csp(nonce));
   ctx.set('X-Frame-Options', 'DENY');
   ctx.type = 'text/html; charset=utf-8';
-  ctx.body = eta.render('./error', { title: 'Request refused', code, description: describe(out), requestId: '-', cspNonce: nonce });
+  // the templates need it.t and friends (src/i18n, docs/i18n.md)
+  const i18n = i18nLocals(negotiateLanguage(ctx.get('accept-language'), ctx.cookies.get(LANGUAGE_COOKIE)));
+  ctx.body = eta.render('./error', { ...i18n, title: 'Request refused', code, description: describe(out), requestId: '-', cspNonce: nonce });
 }
