@@ -9,6 +9,8 @@ import type { WebisoServices } from '../services.ts';
 import { formatTime } from '../time-format.ts';
 import { enforceMintPolicy } from './admin-session.ts';
 import { actorOf, adminForm, orReauth, type ActionContext } from './machine-actions.ts';
+import { translatorOf } from '../i18n/request-language.ts';
+import { translateMessage } from './form-messages.ts';
 import { common } from './pages.ts';
 import type { PasswordEntriesRepository } from './password-entries.ts';
 
@@ -54,7 +56,7 @@ async function issueLinks(ctx: ActionContext, session: SsoSession, fqdns: readon
       enforceMintPolicy(services, ctx.entries, request, session, fqdn, 'issue an enrollment link', { needsFreshPassword: true, machineExists: true });
     } catch (error) {
       if (!(error instanceof MintNotAllowedError)) throw error;
-      refused.push({ fqdn, why: error.description });
+      refused.push({ fqdn, why: translateMessage(error.description, translatorOf(request)) });
       continue;
     }
     const link = services.machines.operations.createEnrollment(fqdn, days, actorOf(session, request));

@@ -2,8 +2,11 @@
  * Small server-rendered SVG charts for the admin console. No script, no inline style: shapes get
  * classes (coloured by the page's nonce'd stylesheet, so dark mode recolours them) and every text
  * is XML-escaped. Each chart carries a <title>/<desc> text alternative; the pages put the same
- * numbers in a table or list beside it.
+ * numbers in a table or list beside it. Words come from the page's message catalog: the caller
+ * passes translated titles and names, and a Translator for the words drawn here (docs/i18n.md).
  */
+
+import type { Translator } from '../i18n/translate.ts';
 
 export function escapeXml(text: string | number): string {
   return String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
@@ -46,16 +49,22 @@ export interface ColumnSlot {
   readonly name: string;
   /** a short axis label, shown on some slots only */
   readonly tick?: string | undefined;
+  /** `series`: the legend entry's key */
   readonly parts: ReadonlyArray<{ readonly value: number; readonly cls: string; readonly series: string }>;
 }
 
 export interface LegendEntry {
   readonly cls: string;
+  /** shown, in the page's language */
   readonly name: string;
+  /** stable, in `data-series` and the columns' `series` (the English name); `name` when absent */
+  readonly key?: string;
 }
 
+const keyOf = (entry: LegendEntry) => entry.key ?? entry.name;
+
 /** Stacked columns over time (logins per hour, mints per day), with an axis, ticks and a legend. */
-export function stackedColumns(id: string, title: string, slots: readonly ColumnSlot[], legend: readonly LegendEntry[]): string {
+export function stackedColumns(id: string, title: string, slots: readonly ColumnSlot[], legend: readonly LegendEntry[], tr: Translator): string {
   const width = 480;
   const plotTop = 22;
   const plotHeight = 90;
@@ -63,21 +72,22 @@ export function stackedColumns(id: string, title: string, slots: readonly Column
   const height = axisY + 20;
   const slotWidth = width / Math.max(1, slots.length);
   const max = Math.max(1, ...slots.map((slot) => slot.parts.reduce((sum, part) => sum + part.value, 0)));
-  const columns = slots.map((slot, index) => column(slot, index * slotWidth, slotWidth, axisY, plotHeight / max));
+  const names = new Map(legend.map((entry) => [keyOf(entry), entry.name]));
+  const columns = slots.map((slot, index) => column(slot, index * slotWidth, slotWidth, axisY, plotHeight / max, names, tr));
   // the first tick starts at the left edge: centred, it would be cut off
   const tickAt = (index: number) => (index === 0 ? `x="0" text-anchor="start"` : `x="${fmt(index * slotWidth + slotWidth / 2)}" text-anchor="middle"`);
   const ticks = slots.map((slot, index) => (slot.tick ? `<text ${tickAt(index)} y="${axisY + 14}" class="chart-tick">${escapeXml(slot.tick)}</text>` : ''));
-  const totals = legend.map((entry) => `${entry.name} ${slots.reduce((sum, slot) => sum + slot.parts.filter((part) => part.series === entry.name).reduce((s, p) => s + p.value, 0), 0)}`);
+  const totals = legend.map((entry) => `${entry.name} ${slots.reduce((sum, slot) => sum + slot.parts.filter((part) => part.series === keyOf(entry)).reduce((s, p) => s + p.value, 0), 0)}`);
   const body =
     legendRow(legend, 0, 12) +
-    `<text x="${width}" y="12" class="chart-tick" text-anchor="end">max ${max}</text>` +
+    `<text x="${width}" y="12" class="chart-tick" text-anchor="end">${escapeXml(tr.t('chart.max', { max }))}</text>` +
     `<line x1="0" y1="${axisY}" x2="${width}" y2="${axisY}" class="chart-axis"/>` +
     columns.join('') +
     ticks.join('');
-  return svg(id, title, `${slots[0]?.name ?? ''} to ${slots.at(-1)?.name ?? ''}: ${totals.join(', ')}`, width, height, body);
+  return svg(id, title, tr.t('chart.span', { from: slots[0]?.name ?? '', to: slots.at(-1)?.name ?? '', totals: totals.join(', ') }), width, height, body);
 }
 
-function column(slot: ColumnSlot, x: number, slotWidth: number, axisY: number, scale: number): string {
+function column(slot: ColumnSlot, x: number, slotWidth: number, axisY: number, scale: number, names: ReadonlyMap<string, string>, tr: Translator): string {
   let top = axisY;
   const rects = slot.parts
     .filter((part) => part.value > 0)
@@ -87,15 +97,15 @@ function column(slot: ColumnSlot, x: number, slotWidth: number, axisY: number, s
       return `<rect x="${fmt(x + 1)}" y="${fmt(top)}" width="${fmt(Math.max(1, slotWidth - 2))}" height="${fmt(h)}" class="${part.cls}"/>`;
     });
   if (rects.length === 0) return '';
-  const words = slot.parts.map((part) => `${part.value} ${part.series}`).join(', ');
-  return `<g><title>${escapeXml(`${slot.name}: ${words}`)}</title>${rects.join('')}</g>`;
+  const words = slot.parts.map((part) => tr.t('chart.count', { count: part.value, series: names.get(part.series) ?? part.series })).join(', ');
+  return `<g><title>${escapeXml(tr.t('chart.slot', { name: slot.name, words }))}</title>${rects.join('')}</g>`;
 }
 
 /** A row of legend swatches starting at (x, y): the chart's key, also read by the browser tests. */
 export function legendRow(legend: readonly LegendEntry[], x: number, y: number): string {
   let offset = x;
   const entries = legend.map((entry) => {
-    const item = `<g class="legend-item" data-series="${escapeXml(entry.name)}"><rect x="${offset}" y="${y - 9}" width="10" height="10" class="${entry.cls}"/><text x="${offset + 14}" y="${y}" class="chart-tick">${escapeXml(entry.name)}</text></g>`;
+    const item = `<g class="legend-item" data-series="${escapeXml(keyOf(entry))}"><rect x="${offset}" y="${y - 9}" width="10" height="10" class="${entry.cls}"/><text x="${offset + 14}" y="${y}" class="chart-tick">${escapeXml(entry.name)}</text></g>`;
     offset += 24 + entry.name.length * 6.5;
     return item;
   });

@@ -1,5 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { SsoSession } from '../db/sessions.ts';
+import { translatorOf } from '../i18n/request-language.ts';
+import type { Translator } from '../i18n/translate.ts';
 import { nowSeconds, type WebisoServices } from '../services.ts';
 import { formatTime } from '../time-format.ts';
 import { horizontalBars, stackedColumns, type BarItem, type ColumnSlot } from './charts.ts';
@@ -23,14 +25,14 @@ const STATE_BARS: ReadonlyArray<{ state: MachineState; label: string; cls: strin
   { state: 'suspended', label: 'Suspended', cls: 'c-muted', href: '/admin/machines?status=suspended' },
 ];
 
-function loginChart(services: WebisoServices, now: number): string {
+function loginChart(services: WebisoServices, now: number, tr: Translator): string {
   const firstHour = Math.floor(now / HOUR) * HOUR - 23 * HOUR;
   const counts = new Map(consoleQueries(services.db).loginsPerHour(firstHour).map((row) => [row.hour, row]));
   const slots: ColumnSlot[] = Array.from({ length: 24 }, (_, index) => {
     const hour = firstHour + index * HOUR;
     const row = counts.get(hour);
     return {
-      name: formatTime(hour),
+      name: tr.date(hour),
       tick: index % 6 === 0 ? formatTime(hour).slice(11, 16) : undefined,
       parts: [
         { value: row?.success ?? 0, cls: 'c-ok', series: 'logins' },
@@ -38,10 +40,11 @@ function loginChart(services: WebisoServices, now: number): string {
       ],
     };
   });
-  return stackedColumns('chart-logins', 'Password logins per hour, last 24 hours (UTC)', slots, [{ cls: 'c-ok', name: 'logins' }, { cls: 'c-bad', name: 'failed' }]);
+  const legend = [{ cls: 'c-ok', key: 'logins', name: tr.t('chart.logins.logins') }, { cls: 'c-bad', key: 'failed', name: tr.t('chart.logins.failed') }];
+  return stackedColumns('chart-logins', tr.t('chart.logins.title'), slots, legend, tr);
 }
 
-function changesChart(services: WebisoServices, now: number): string {
+function changesChart(services: WebisoServices, now: number, tr: Translator): string {
   const firstDay = Math.floor(now / DAY) - CHANGE_DAYS + 1;
   const counts = new Map(consoleQueries(services.db).changesPerDay(firstDay).map((row) => [row.day, row]));
   const slots: ColumnSlot[] = Array.from({ length: CHANGE_DAYS }, (_, index) => {
@@ -57,15 +60,17 @@ function changesChart(services: WebisoServices, now: number): string {
       ],
     };
   });
-  return stackedColumns('chart-changes', `Cookies minted and revoked per day, last ${CHANGE_DAYS} days`, slots, [{ cls: 'c-info', name: 'mints' }, { cls: 'c-bad', name: 'revocations' }]);
+  const legend = [{ cls: 'c-info', key: 'mints', name: tr.t('chart.changes.mints') }, { cls: 'c-bad', key: 'revocations', name: tr.t('chart.changes.revocations') }];
+  return stackedColumns('chart-changes', tr.t('chart.changes.title', { days: CHANGE_DAYS }), slots, legend, tr);
 }
 
-export function dashboardData(services: WebisoServices) {
+/** `tr`: the page's language, for the charts' words. */
+export function dashboardData(services: WebisoServices, tr: Translator) {
   const now = nowSeconds(services);
   const queries = consoleQueries(services.db);
   const machines = services.machines.repository.list();
   const byState = countByState(machines, now);
-  const bars: BarItem[] = STATE_BARS.map((bar) => ({ key: bar.state, label: bar.label, value: byState[bar.state], cls: bar.cls }));
+  const bars: BarItem[] = STATE_BARS.map((bar) => ({ key: bar.state, label: tr.tr(bar.label), value: byState[bar.state], cls: bar.cls }));
   return {
     total: machines.length,
     byState,
@@ -76,18 +81,19 @@ export function dashboardData(services: WebisoServices) {
     alerts: services.machines.alerts.list('open', 5).map((alert) => ({ ...alert, firstAt: formatTime(alert.firstAt), lastAt: formatTime(alert.lastAt) })),
     deliveries: services.logoutDeliveries.health().map((app) => ({ ...app, lastAttemptAt: formatTime(app.lastAttemptAt) })),
     changes: queries.recentChanges(10).map((event) => ({ ...event, at: formatTime(event.at) })),
-    statusChart: horizontalBars('chart-status', 'Machines by status', bars),
-    loginChart: loginChart(services, now),
-    changesChart: changesChart(services, now),
+    statusChart: horizontalBars('chart-status', tr.t('chart.status.title'), bars),
+    loginChart: loginChart(services, now, tr),
+    changesChart: changesChart(services, now, tr),
   };
 }
 
 export function renderDashboard(services: WebisoServices, request: FastifyRequest, reply: FastifyReply, session: SsoSession): FastifyReply {
   // audit rows are written once per event-loop turn: flush so the login chart includes this one
   services.audit.flush();
+  const tr = translatorOf(request);
   return reply.page(200, 'admin/dashboard', {
     ...common(services, request, reply, session, 'Dashboard'),
-    ...dashboardData(services),
-    form: formView(undefined),
+    ...dashboardData(services, tr),
+    form: formView(undefined, tr),
   });
 }

@@ -6,7 +6,9 @@ import { formatTime } from '../time-format.ts';
 import type { WebisoServices } from '../services.ts';
 import { adminOf, enforceMintPolicy } from './admin-session.ts';
 import { actorOf, adminForm, done, machinePath, onMachinePage, orReauth, type ActionContext } from './machine-actions.ts';
-import { common } from './pages.ts';
+import { translatorOf } from '../i18n/request-language.ts';
+import type { MessageKey } from '../i18n/messages/index.ts';
+import { common, doneMessage } from './pages.ts';
 import type { PasswordEntriesRepository } from './password-entries.ts';
 
 /**
@@ -15,7 +17,7 @@ import type { PasswordEntriesRepository } from './password-entries.ts';
  * A machine has at most one pending link; issuing a new one cancels the old (audited).
  */
 
-const DONE: Readonly<Record<string, string>> = { cancelled: 'The enrollment link was cancelled: it can no longer be used.' };
+const DONE: Readonly<Record<string, MessageKey>> = { cancelled: 'adm.done.enrollmentCancelled' };
 
 function issueLink(ctx: ActionContext) {
   const { services, request, reply } = ctx;
@@ -55,7 +57,7 @@ function renderPending(services: WebisoServices, request: FastifyRequest, reply:
   return reply.page(200, 'admin/enrollments', {
     ...common(services, request, reply, adminOf(request), 'Enrollment links'),
     links,
-    done: typeof done === 'string' ? DONE[done] : undefined,
+    done: doneMessage(DONE, done, translatorOf(request)),
   });
 }
 

@@ -1,7 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { WebisoError } from '../errors.ts';
 import { wantsHtml } from '../http/error-handler.ts';
+import type { Translator } from '../i18n/translate.ts';
 import type { RawParams } from '../login/granting-request.ts';
+import { translateMessage } from './form-messages.ts';
 import {
   EnrollmentNotFoundError,
   InvalidMachineInputError,
@@ -61,13 +63,14 @@ export function typedValues(body: RawParams, fields: readonly string[]): Record<
   return values;
 }
 
-export function formView(state: FormState | undefined): FormView {
+/** `tr`: the page's language; the message is shown in it (English: exactly as thrown). */
+export function formView(state: FormState | undefined, tr: Translator): FormView {
   const problem = state?.problem;
   return {
     problem,
     error(form, field) {
       if (problem?.form !== form) return undefined;
-      return problem.field === field ? problem.message : undefined;
+      return problem.field === field ? translateMessage(problem.message, tr) : undefined;
     },
     value(form, field, fallback) {
       return problem?.form === form ? (state?.values[field] ?? fallback) : fallback;

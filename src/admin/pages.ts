@@ -1,12 +1,16 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { SsoSession } from '../db/sessions.ts';
 import { browserBinding, csrfToken } from '../http/csrf.ts';
+import { translatorOf } from '../i18n/request-language.ts';
+import type { MessageKey } from '../i18n/messages/index.ts';
+import type { Translator } from '../i18n/translate.ts';
 import type { RawParams } from '../login/granting-request.ts';
 import type { Machine } from '../machines/machines-repository.ts';
 import type { WebisoServices } from '../services.ts';
 import { adminLoginUrl, mintPermission } from './admin-session.ts';
 import { formatRelative, formatTime } from '../time-format.ts';
 import { formView, type FormState } from './form-state.ts';
+import { translateMessage } from './form-messages.ts';
 import { parseListQuery, selectMachines, sortLink, SORT_KEYS, type SortKey } from './machine-list.ts';
 import type { PasswordEntriesRepository } from './password-entries.ts';
 import { renderTimeline, TIMELINE_PERIODS, timelineSlotSeconds, type LaneGrouping } from './timeline.ts';
@@ -29,17 +33,23 @@ const COLUMN_TITLES: Record<SortKey, string> = {
   openAlerts: 'Open alerts',
 };
 
-/** Messages after a POST-redirect-GET; only these keys are ever shown. */
-const DONE_MESSAGES: Readonly<Record<string, string>> = {
-  added: 'The machine was added. Mint a cookie for it from the kiosk browser, or issue an enrollment link below.',
-  updated: 'The details were saved.',
-  revoked: 'Revoked: the version went up, so every cookie of this machine stopped working.',
-  suspended: 'Suspended: the machine is refused until it is reactivated.',
-  reactivated: 'Reactivated.',
-  unchanged: 'Nothing changed: the machine already was in that state.',
-  'alert-closed': 'The alert was closed.',
-  'enrollment-cancelled': 'The enrollment link was cancelled: it can no longer be used.',
+/** Messages after a POST-redirect-GET (catalog keys); only these `done` values are ever shown. */
+const DONE_MESSAGES: Readonly<Record<string, MessageKey>> = {
+  added: 'adm.done.added',
+  updated: 'adm.done.updated',
+  revoked: 'adm.done.revoked',
+  suspended: 'adm.done.suspended',
+  reactivated: 'adm.done.reactivated',
+  unchanged: 'adm.done.unchanged',
+  'alert-closed': 'adm.done.alertClosed',
+  'enrollment-cancelled': 'adm.done.enrollmentCancelled',
 };
+
+/** The notice for `?done=…` in the page's language, undefined for anything not listed. */
+export function doneMessage(messages: Readonly<Record<string, MessageKey>>, done: unknown, tr: Translator): string | undefined {
+  const key = typeof done === 'string' && Object.hasOwn(messages, done) ? messages[done] : undefined;
+  return key && tr.t(key);
+}
 
 /** What every admin page shows at the top: who is logged in, navigation, the logout form. */
 export function common(services: WebisoServices, request: FastifyRequest, reply: FastifyReply, session: SsoSession, title: string) {
@@ -54,7 +64,7 @@ export function common(services: WebisoServices, request: FastifyRequest, reply:
   };
 }
 
-function machineRow(machine: ReturnType<WebisoServices['machines']['repository']['list']>[number], now: number) {
+function machineRow(machine: ReturnType<WebisoServices['machines']['repository']['list']>[number], now: number, tr: Translator) {
   return {
     fqdn: machine.fqdn,
     version: machine.version,
@@ -62,7 +72,7 @@ function machineRow(machine: ReturnType<WebisoServices['machines']['repository']
     setBy: machine.setBy,
     setAt: formatTime(machine.setAt),
     expiresAt: formatTime(machine.expiresAt),
-    expiresIn: machine.expiresAt === null ? '—' : formatRelative(machine.expiresAt, now),
+    expiresIn: machine.expiresAt === null ? '—' : formatRelative(machine.expiresAt, now, tr.lang),
     lastSeen: formatTime(machine.lastSeen),
     lastIp: machine.lastIp ?? '—',
     openAlerts: machine.openAlerts,
@@ -74,9 +84,10 @@ function machineRow(machine: ReturnType<WebisoServices['machines']['repository']
 export function renderMachineList(services: WebisoServices, request: FastifyRequest, reply: FastifyReply, session: SsoSession, form?: FormState): FastifyReply {
   const query = parseListQuery(request.query as RawParams);
   const now = nowSeconds(services);
-  const rows = selectMachines(services.machines.repository.list(), query).map((machine) => machineRow(machine, now));
+  const tr = translatorOf(request);
+  const rows = selectMachines(services.machines.repository.list(), query).map((machine) => machineRow(machine, now, tr));
   return reply.page(form?.problem.statusCode ?? 200, 'admin/machines', {
-    form: formView(form),
+    form: formView(form, tr),
     ...common(services, request, reply, session, 'Machines'),
     query,
     rows,
@@ -93,13 +104,14 @@ export function renderExpiring(services: WebisoServices, request: FastifyRequest
     .list()
     .filter((machine) => machine.expiresAt !== null && machine.expiresAt <= now + raw * DAY)
     .sort((a, b) => (a.expiresAt ?? 0) - (b.expiresAt ?? 0))
-    .map((machine) => machineRow(machine, now));
+    .map((machine) => machineRow(machine, now, translatorOf(request)));
   return reply.page(200, 'admin/expiring', { ...common(services, request, reply, session, 'Expiring soon'), days: raw, rows });
 }
 
 export function renderAlerts(services: WebisoServices, request: FastifyRequest, reply: FastifyReply, session: SsoSession): FastifyReply {
   const showAll = (request.query as RawParams).all === '1';
-  const alerts = services.machines.alerts.list(showAll ? 'all' : 'open').map((alert) => ({ ...alert, firstAt: formatTime(alert.firstAt), lastAt: formatTime(alert.lastAt) }));
+  const tr = translatorOf(request);
+  const alerts = services.machines.alerts.list(showAll ? 'all' : 'open').map((alert) => alertView(alert, tr));
   const done = (request.query as RawParams).done;
   return reply.page(200, 'admin/alerts', {
     ...common(services, request, reply, session, 'Alerts'),
@@ -107,16 +119,21 @@ export function renderAlerts(services: WebisoServices, request: FastifyRequest, 
     showAll,
     // closing an alert here comes back here (closeAlert reads `back`)
     back: showAll ? 'alerts-all' : 'alerts',
-    done: done === 'alert-closed' ? DONE_MESSAGES['alert-closed'] : undefined,
+    done: done === 'alert-closed' ? doneMessage(DONE_MESSAGES, done, tr) : undefined,
   });
 }
 
-function machineView(machine: Machine, now: number) {
+/** An alert for the tables: times formatted, the detail in the page's language. */
+function alertView<T extends { firstAt: number; lastAt: number; detail: string }>(alert: T, tr: Translator) {
+  return { ...alert, firstAt: formatTime(alert.firstAt), lastAt: formatTime(alert.lastAt), detail: translateMessage(alert.detail, tr) };
+}
+
+function machineView(machine: Machine, now: number, tr: Translator) {
   return {
     ...machine,
     setAt: formatTime(machine.setAt),
     expiresAt: formatTime(machine.expiresAt),
-    expiresIn: machine.expiresAt === null ? undefined : formatRelative(machine.expiresAt, now),
+    expiresIn: machine.expiresAt === null ? undefined : formatRelative(machine.expiresAt, now, tr.lang),
     createdAt: formatTime(machine.createdAt),
     location: machine.location ?? '',
   };
@@ -138,22 +155,23 @@ export function renderMachinePage(
   const machineAlerts = alerts.forMachine(machine.fqdn);
   const done = (request.query as RawParams).done;
   const enrollment = services.machines.operations.pendingEnrollmentOf(machine.fqdn);
+  const tr = translatorOf(request);
   return reply.page(form?.problem.statusCode ?? 200, 'admin/machine', {
     ...common(services, request, reply, session, machine.fqdn),
-    form: formView(form),
+    form: formView(form, tr),
     enrollment: enrollment && { ...enrollment, createdAt: formatTime(enrollment.createdAt), expiresAt: formatTime(enrollment.expiresAt) },
-    machine: machineView(machine, now),
+    machine: machineView(machine, now, tr),
     events: repository.events(machine.fqdn).map((event) => ({ ...event, at: formatTime(event.at) })),
     addresses: sightings.addresses(machine.fqdn).map((address) => ({ ...address, firstSeen: formatTime(address.firstSeen), lastSeen: formatTime(address.lastSeen) })),
     recent: sightings.recent(machine.fqdn, 50).map((sighting) => ({ ...sighting, at: formatTime(sighting.at) })),
-    alerts: machineAlerts.map((alert) => ({ ...alert, firstAt: formatTime(alert.firstAt), lastAt: formatTime(alert.lastAt) })),
-    timeline: renderTimeline(consoleQueries(services.db).laneSightings(machine.fqdn, start, timelineSlotSeconds(start, now)), machineAlerts, { start, end: now, grouping: period.by }),
+    alerts: machineAlerts.map((alert) => alertView(alert, tr)),
+    timeline: renderTimeline(consoleQueries(services.db).laneSightings(machine.fqdn, start, timelineSlotSeconds(start, now)), machineAlerts, { start, end: now, grouping: period.by }, tr),
     period,
     periods: TIMELINE_PERIODS,
     mint: mintPermission(services, entries, session, machine.fqdn),
     reauthUrl: adminLoginUrl(`/admin/machines/${machine.fqdn}`),
     maxLifetimeDays: services.config.machines.maxLifetimeDays,
-    done: typeof done === 'string' && !form ? DONE_MESSAGES[done] : undefined,
+    done: form ? undefined : doneMessage(DONE_MESSAGES, done, tr),
   });
 }
 

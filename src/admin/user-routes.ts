@@ -8,17 +8,19 @@ import { nowSeconds } from '../services.ts';
 import { formatTime } from '../time-format.ts';
 import { adminOf } from './admin-session.ts';
 import { adminForm } from './machine-actions.ts';
-import { common } from './pages.ts';
+import { translatorOf } from '../i18n/request-language.ts';
+import type { MessageKey } from '../i18n/messages/index.ts';
+import { common, doneMessage } from './pages.ts';
 
 /**
  * /admin/users: an account's live sessions and the one action a compromised account needs —
  * end every session, with single logout of every app — and disabling a local account.
  */
 
-const DONE: Readonly<Record<string, string>> = {
-  'sessions-ended': 'Every session of this account was ended; the applications it used are being told.',
-  disabled: 'The account was disabled and every session of it was ended.',
-  enabled: 'The account was enabled again.',
+const DONE: Readonly<Record<string, MessageKey>> = {
+  'sessions-ended': 'adm.done.sessionsEnded',
+  disabled: 'adm.done.disabled',
+  enabled: 'adm.done.enabled',
 };
 
 function usernameParam(request: FastifyRequest): string {
@@ -33,7 +35,7 @@ function renderUser(services: WebisoServices, request: FastifyRequest, reply: Fa
   const now = nowSeconds(services);
   const sessions = services.sessions.ofUser(username).filter((session) => session.absoluteExpiresAt > now);
   const account = services.users.find(username);
-  const done = DONE[String((request.query as { done?: unknown }).done ?? '')];
+  const done = doneMessage(DONE, (request.query as { done?: unknown }).done, translatorOf(request));
   return reply.page(200, 'admin/user', {
     ...common(services, request, reply, adminOf(request), `User ${username}`),
     username,

@@ -38,6 +38,8 @@ export interface Translator {
   /** How far a unix time lies from now, in this language. */
   relative(target: number, now: number): string;
   num(value: number): string;
+  /** A code shown to a person (`action`, `rule`, `outcome`, `kind`): its label, else the code itself. */
+  code(kind: 'action' | 'rule' | 'outcome' | 'kind', value: string | null | undefined): string;
 }
 
 const translators = new Map<Language, Translator>();
@@ -72,6 +74,11 @@ export function translator(lang: Language): Translator {
     },
     relative: (target, now) => formatRelative(target, now, lang),
     num: (value) => formatNumber(value, lang),
+    code: (kind, value) => {
+      if (value === null || value === undefined) return '';
+      const key = `code.${kind}.${value}`;
+      return Object.hasOwn(catalog, key) ? text(key as MessageKey) : value;
+    },
   };
   translators.set(lang, created);
   return created;
