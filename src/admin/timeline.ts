@@ -104,7 +104,7 @@ function alertLane(alerts: readonly MachineAlert[], y: number, start: number, en
     .map((alert) => {
       const x1 = toX(alert.firstAt);
       const width = Math.max(4, toX(alert.lastAt) - x1);
-      const text = tr.t('timeline.markAlert', { id: alert.id, rule: tr.code('rule', alert.rule), ip: alert.clientIp, from: tr.date(alert.firstAt), to: tr.date(alert.lastAt), status: tr.tr(alert.status) });
+      const text = tr.t('timeline.markAlert', { id: alert.id, rule: tr.label('rule', alert.rule), ip: alert.clientIp, from: tr.date(alert.firstAt), to: tr.date(alert.lastAt), status: tr.tr(alert.status) });
       return `<g class="mark-alert" data-alert="${alert.id}"><title>${escapeXml(text)}</title><rect x="${x1.toFixed(1)}" y="${y + 8}" width="${width.toFixed(1)}" height="12" class="c-warn"/><polygon points="${x1.toFixed(1)},${y + 2} ${(x1 + 5).toFixed(1)},${y + 8} ${(x1 - 5).toFixed(1)},${y + 8}" class="c-warn"/></g>`;
     });
   return `<g class="lane lane-alerts" data-lane="alerts"><text x="0" y="${y + 19}" class="chart-label">${escapeXml(tr.t('timeline.alerts'))}</text><line x1="${LABEL}" y1="${y + LANE - 2}" x2="${WIDTH}" y2="${y + LANE - 2}" class="chart-grid"/>${marks.join('')}</g>`;

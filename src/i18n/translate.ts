@@ -39,7 +39,7 @@ export interface Translator {
   relative(target: number, now: number): string;
   num(value: number): string;
   /** A code shown to a person (`action`, `rule`, `outcome`, `kind`): its label, else the code itself. */
-  code(kind: 'action' | 'rule' | 'outcome' | 'kind', value: string | null | undefined): string;
+  label(kind: 'action' | 'rule' | 'outcome' | 'kind', value: string | null | undefined): string;
 }
 
 const translators = new Map<Language, Translator>();
@@ -74,7 +74,7 @@ export function translator(lang: Language): Translator {
     },
     relative: (target, now) => formatRelative(target, now, lang),
     num: (value) => formatNumber(value, lang),
-    code: (kind, value) => {
+    label: (kind, value) => {
       if (value === null || value === undefined) return '';
       const key = `code.${kind}.${value}`;
       return Object.hasOwn(catalog, key) ? text(key as MessageKey) : value;
