@@ -8,8 +8,11 @@ import { CookieJar, createTestApp, HTML, type TestApp } from '../support/webiso.
 /**
  * Growth: the admin pages and the per-address query stay fast however many sightings and audit
  * rows pile up, and retention prunes them in small batches while the per-address summaries stay.
- * `npm test` uses 300,000 sightings and 200,000 audit rows; `GROWTH_SIGHTINGS=5000000
- * GROWTH_AUDIT=1000000` (npm run growth) is the issue's size (about three minutes to build here).
+ * `npm test` (300,000 sightings, 200,000 audit rows) checks what makes them fast — index use, a
+ * bounded number of rows read, correct counts — rather than wall-clock time, which a shared CI
+ * machine makes noisy. `npm run growth` builds the issue's size (5,000,000 and 1,000,000, a few
+ * minutes) and also times the pages against the 50 ms budget (GROWTH_TIMING=1); figures in
+ * docs/performance.md.
  */
 const SIGHTINGS = Number(process.env.GROWTH_SIGHTINGS ?? 300_000);
 const AUDIT_ROWS = Number(process.env.GROWTH_AUDIT ?? 200_000);
@@ -67,7 +70,7 @@ describe(`growth: ${SIGHTINGS.toLocaleString('en-US')} sightings, ${AUDIT_ROWS.t
     assert.equal(response.statusCode, 200, url);
   };
 
-  it(`the busy machine's admin page, the per-address query and the dashboard answer within ${BUDGET_MS} ms`, async (context) => {
+  if (process.env.GROWTH_TIMING === '1') it(`the busy machine's admin page, the per-address query and the dashboard answer within ${BUDGET_MS} ms`, async (context) => {
     const figures = {
       machinePage: await medianMs(page(`/admin/machines/${HOT}`)),
       addresses: await medianMs(() => assert.ok(t.app.webiso.machines.sightings.addresses(HOT).length > 0)),
@@ -75,6 +78,13 @@ describe(`growth: ${SIGHTINGS.toLocaleString('en-US')} sightings, ${AUDIT_ROWS.t
     };
     context.diagnostic(`median ms: ${Object.entries(figures).map(([name, ms]) => `${name} ${ms.toFixed(1)}`).join(', ')}`);
     for (const [name, ms] of Object.entries(figures)) assert.ok(ms < BUDGET_MS, `${name}: ${ms.toFixed(1)} ms`);
+  });
+
+  it('a month of the busy machine\'s timeline reads at most one rollup row per hour, address and outcome', () => {
+    const rows = t.app.webiso.db.prepare('SELECT count(*) FROM machine_sighting_hours WHERE name = ? AND hour_start >= ?').pluck().get(HOT, NOW - 30 * 86_400) as number;
+    const sightings = t.app.webiso.db.prepare('SELECT count(*) FROM machine_sightings WHERE fqdn = ? AND at >= ?').pluck().get(HOT, NOW - 30 * 86_400) as number;
+    assert.ok(rows <= 31 * 24 * 4 * 2, `${rows} rollup rows`);
+    assert.ok(rows < sightings, `${rows} rollup rows for ${sightings} sightings`);
   });
 
   it('the timeline counts what the sightings say', async () => {
