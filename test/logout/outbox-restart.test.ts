@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -12,6 +12,7 @@ import { createUsersRepository } from '../../src/db/users.ts';
 import { hashPassword } from '../../src/verifiers/password-hash.ts';
 import { startLogoutReceiver } from '../support/logout-receiver.ts';
 import { freeTcpPort } from '../support/process.ts';
+import { startServedWebiso } from '../support/served-webiso.ts';
 
 const PASSWORD = 'a restart-proof passphrase';
 
@@ -31,25 +32,6 @@ async function blackHole(port: number): Promise<{ close(): Promise<void>; connec
       server.close(() => resolve());
     }),
   };
-}
-
-function startWebiso(configPath: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], { env: { ...process.env, WEBISO_CONFIG: configPath }, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`webiso did not start:\n${output}`)), 20_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
-      if (url) {
-        clearTimeout(timer);
-        resolve({ child, url });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`webiso exited (${code}):\n${output}`)));
-  });
 }
 
 /** A browser's login and logout over real HTTP, cookies carried by hand. */
@@ -108,7 +90,7 @@ describe('the logout outbox survives a crash', () => {
     db.close();
 
     const hole = await blackHole(appPort);
-    const first = await startWebiso(configPath);
+    const first = await startServedWebiso(configPath);
     children.push(first.child);
     await loginThenLogout(first.url);
     const deadline = Date.now() + 5000;
@@ -125,7 +107,7 @@ describe('the logout outbox survives a crash', () => {
 
     const receiver = await startLogoutReceiver(appPort);
     try {
-      const second = await startWebiso(configPath);
+      const second = await startServedWebiso(configPath);
       children.push(second.child);
       const [delivery] = await receiver.waitFor(1, 15_000);
       assert.equal(decodeJwt(delivery!.fields.logout_token!).sub, 'alice');
