@@ -1,5 +1,5 @@
 import type { Db } from '../db/database.ts';
-import type { MachineAction, MachineEvent, MachineListEntry } from '../machines/machines-repository.ts';
+import { toEvent, type EventDbRow, type MachineAction, type MachineEvent, type MachineListEntry } from '../machines/machines-repository.ts';
 
 /**
  * Read-only queries of the admin console (dashboard, history, exports) across all machines. They
@@ -55,30 +55,6 @@ export interface HistoryFilter {
   readonly until: number;
   readonly limit: number;
 }
-
-interface EventDbRow {
-  id: number;
-  fqdn: string;
-  action: MachineAction;
-  version: number | null;
-  actor: string;
-  at: number;
-  client_ip: string | null;
-  reason: string | null;
-  detail: string | null;
-}
-
-const toEvent = (row: EventDbRow): MachineEvent => ({
-  id: row.id,
-  fqdn: row.fqdn,
-  action: row.action,
-  version: row.version,
-  actor: row.actor,
-  at: row.at,
-  clientIp: row.client_ip,
-  reason: row.reason,
-  detail: row.detail,
-});
 
 /** LIKE with the user's text taken literally (% and _ escaped). */
 const like = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;

@@ -82,7 +82,8 @@ interface MachineDbRow {
   created_at: number;
 }
 
-interface EventDbRow {
+/** A machine_events row as SQLite returns it (the admin console's queries read the same rows). */
+export interface EventDbRow {
   id: number;
   fqdn: string;
   action: MachineAction;
@@ -108,7 +109,7 @@ const toMachine = (row: MachineDbRow): Machine => ({
   createdAt: row.created_at,
 });
 
-const toEvent = (row: EventDbRow): MachineEvent => ({
+export const toEvent = (row: EventDbRow): MachineEvent => ({
   id: row.id,
   fqdn: row.fqdn,
   action: row.action,
