@@ -21,6 +21,7 @@ import {
   postForm,
   requestLogin,
   type MachineTestApp,
+  withFreshAdminApp,
 } from '../support/machines.ts';
 
 const JSON_ACCEPT = { accept: 'application/json' };
@@ -93,13 +94,10 @@ describe('admin pages: who gets in', () => {
 describe('admin pages: the machine list, a machine, expiring soon, alerts', () => {
   let t: MachineTestApp;
   let admin: CookieJar;
-  beforeEach(async () => {
-    await t?.close();
-    t = await createMachineTestApp();
-    admin = new CookieJar();
-    await adminLogin(t.app, admin);
+  withFreshAdminApp((app, jar) => {
+    t = app;
+    admin = jar;
   });
-  after(async () => t?.close());
 
   async function populate() {
     const operations = t.app.webiso.machines.operations;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { csvField } from '../../src/admin/csv.ts';
-import { adminLogin, adminPage, createMachineTestApp, formCsrf, FORM, jarWithMachineCookie, requestLogin, type MachineTestApp } from '../support/machines.ts';
+import { adminPage, formCsrf, FORM, jarWithMachineCookie, requestLogin, withFreshAdminApp, type MachineTestApp } from '../support/machines.ts';
 import { csvRecords, parseCsv } from '../support/csv-parse.ts';
 import { CookieJar, HTML } from '../support/webiso.ts';
 
@@ -19,13 +19,10 @@ async function postPairs(app: FastifyInstance, jar: CookieJar, url: string, pair
 describe('admin console: history, CSV exports, bulk actions', () => {
   let t: MachineTestApp;
   let admin: CookieJar;
-  beforeEach(async () => {
-    await t?.close();
-    t = await createMachineTestApp();
-    admin = new CookieJar();
-    await adminLogin(t.app, admin);
+  withFreshAdminApp((app, jar) => {
+    t = app;
+    admin = jar;
   });
-  after(async () => t?.close());
 
   async function populate() {
     const operations = t.app.webiso.machines.operations;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, beforeEach, describe, it } from 'node:test';
-import { adminLogin, adminPage, adminPost, createMachineTestApp, jarWithMachineCookie, requestLogin, type MachineTestApp } from '../support/machines.ts';
+import { describe, it } from 'node:test';
+import { adminLogin, adminPage, adminPost, jarWithMachineCookie, requestLogin, withFreshAdminApp, type MachineTestApp } from '../support/machines.ts';
 import { attemptLogin, CookieJar } from '../support/webiso.ts';
 
 const actor = { name: 'cli:ops' };
@@ -16,13 +16,10 @@ function shown(html: string, attribute: 'data-count' | 'data-state', name: strin
 describe('admin console: the dashboard', () => {
   let t: MachineTestApp;
   let admin: CookieJar;
-  beforeEach(async () => {
-    await t?.close();
-    t = await createMachineTestApp();
-    admin = new CookieJar();
-    await adminLogin(t.app, admin);
+  withFreshAdminApp((app, jar) => {
+    t = app;
+    admin = jar;
   });
-  after(async () => t?.close());
 
   /** five machines: expiring in 10 and 20 days, fine for 100, suspended, never minted; one open alert */
   async function populate() {
@@ -101,13 +98,10 @@ describe('admin console: the dashboard', () => {
 describe('admin console: the machine timeline and alerts', () => {
   let t: MachineTestApp;
   let admin: CookieJar;
-  beforeEach(async () => {
-    await t?.close();
-    t = await createMachineTestApp();
-    admin = new CookieJar();
-    await adminLogin(t.app, admin);
+  withFreshAdminApp((app, jar) => {
+    t = app;
+    admin = jar;
   });
-  after(async () => t?.close());
 
   async function seenFromTwoPlaces() {
     const operations = t.app.webiso.machines.operations;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, beforeEach, describe, it } from 'node:test';
 import { auditEvents, CookieJar, HTML, hiddenField } from '../support/webiso.ts';
-import { ADMIN, ALICE, addMachine, adminLogin, adminPage, adminPost, createMachineTestApp, KIOSK, postForm, type MachineTestApp } from '../support/machines.ts';
+import { ADMIN, ALICE, addMachine, adminLogin, adminPage, adminPost, createMachineTestApp, KIOSK, postForm, withFreshAdminApp, type MachineTestApp } from '../support/machines.ts';
 
 /** The element with this id, and the markup right after it up to the next label or button. */
 function fieldWithError(html: string, id: string): string {
@@ -16,13 +16,10 @@ const inAdminLayout = (html: string) => /<nav class="admin">[\s\S]*id="admin-use
 describe('admin forms: refusals come back on the page, beside the field, with what was typed', () => {
   let t: MachineTestApp;
   let admin: CookieJar;
-  beforeEach(async () => {
-    await t?.close();
-    t = await createMachineTestApp();
-    admin = new CookieJar();
-    await adminLogin(t.app, admin);
+  withFreshAdminApp((app, jar) => {
+    t = app;
+    admin = jar;
   });
-  after(async () => t?.close());
 
   it('a bad FQDN on the register form: 400 inside the console, the message after the name field, every value kept', async () => {
     const response = await addMachine(t.app, admin, 'bad_name.kiosk.example.edu', { location: 'Reading room <2>', networks: '10.1.0.0/16', entitlements: 'walk-in' });

@@ -1,3 +1,4 @@
+import { after, beforeEach } from 'node:test';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { decodeJwt, SignJWT } from 'jose';
 import type { WebisoConfig } from '../../src/config/schema.ts';
@@ -141,4 +142,20 @@ export function eventsOf(app: FastifyInstance, fqdn: string): Array<{ action: st
   return app.webiso.db.prepare<[string], { action: string; actor: string; version: number | null; client_ip: string | null; reason: string | null; detail: string | null }>(
     'SELECT action, actor, version, client_ip, reason, detail FROM machine_events WHERE fqdn = ? ORDER BY id',
   ).all(fqdn);
+}
+
+/**
+ * Before each test of the suite: a fresh machine test app (the previous one closed) and an admin
+ * logged in through /admin/login, handed to `use`; the last app is closed after the suite.
+ */
+export function withFreshAdminApp(use: (app: MachineTestApp, admin: CookieJar) => void): void {
+  let current: MachineTestApp | undefined;
+  beforeEach(async () => {
+    await current?.close();
+    current = await createMachineTestApp();
+    const admin = new CookieJar();
+    await adminLogin(current.app, admin);
+    use(current, admin);
+  });
+  after(async () => current?.close());
 }
