@@ -8,17 +8,20 @@ export interface BareInfo {
 export interface SigningInfo extends BareInfo {
   alg: string;
 }
-/** What bench/servers/webiso-server.ts prints once it listens. */
-export interface WebisoInfo extends BareInfo {
+/** What bench/servers/webiso-workers.ts prints once every worker listens: enough for the SSO redirect. */
+export interface SsoInfo extends BareInfo {
   issuer: string;
   alg: string;
   loginPath: string;
+  cookie: string;
+}
+/** What bench/servers/webiso-server.ts prints once it listens. */
+export interface WebisoInfo extends SsoInfo {
   casLoginPath: string;
   casService: string;
   ticketsFile: string;
   machinePath: string;
   machineCookie: string;
-  cookie: string;
 }
 
 function check(condition: boolean, message: string): asserts condition {
@@ -33,7 +36,7 @@ async function ask(url: string, headers: Record<string, string>) {
 }
 
 /** The SSO cookie yields a fresh grant that verifies against the JWKS; no cookie yields the login form. */
-export async function checkSsoRedirect(info: WebisoInfo): Promise<void> {
+export async function checkSsoRedirect(info: SsoInfo): Promise<void> {
   const first = await ask(info.url + info.loginPath, { cookie: info.cookie });
   const second = await ask(info.url + info.loginPath, { cookie: info.cookie });
   const anonymous = await ask(info.url + info.loginPath, {});

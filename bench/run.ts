@@ -1,11 +1,12 @@
 // `npm run bench`: every path webiso serves under load, each against two baselines measured in the
 // same run — (b) bare Fastify, (c) bare Fastify signing one JWS per request — plus grant verification
-// in webiso/client against raw crypto.verify, and password logins with the event loop watched.
+// in webiso/client against raw crypto.verify, and password logins with the event loop watched; and
+// the SSO redirect with `webiso serve --workers 2` beside the signing limit in two processes.
 import { cpus } from 'node:os';
-import { checkBare, checkCas, checkMachinePath, checkSigning, checkSsoRedirect, type BareInfo, type SigningInfo, type WebisoInfo } from './checks.ts';
+import { checkBare, checkCas, checkMachinePath, checkSigning, checkSsoRedirect, type BareInfo, type SigningInfo, type SsoInfo, type WebisoInfo } from './checks.ts';
 import { autocannonCli, drive, ticketValidationDriver, type Measurement } from './load.ts';
 import { readSettings, runMicro, startServer, stop, type Settings } from './processes.ts';
-import { renderSummary, TARGETS, writeReport, writeResultsJson, type BenchReport, type ClientVerification, type PasswordLogins } from './report.ts';
+import { renderSummary, SCALING_WORKERS, TARGETS, writeReport, writeResultsJson, type BenchReport, type ClientVerification, type PasswordLogins } from './report.ts';
 
 const html = (cookie: string) => ({ accept: 'text/html', cookie });
 
@@ -29,6 +30,18 @@ async function measureWebiso(settings: Settings, alg: 'EdDSA' | 'ES256', full: b
   }
 }
 
+/** The SSO redirect through the real `webiso serve --workers N`: N processes on one port and one SQLite file. */
+async function measureWorkers(settings: Settings, workers: number): Promise<Measurement> {
+  const profiling = settings.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${settings.cpuProfDir}`] : [];
+  const { child, info } = await startServer<SsoInfo>('bench/servers/webiso-workers.ts', { BENCH_ALG: 'EdDSA', BENCH_WORKERS: String(workers) }, profiling);
+  try {
+    await checkSsoRedirect(info);
+    return await drive(`SSO redirect (EdDSA), --workers ${workers}`, autocannonCli(settings, info.url + info.loginPath, html(info.cookie)));
+  } finally {
+    await stop(child);
+  }
+}
+
 async function measureBaseline(settings: Settings, script: string, env: Record<string, string>, label: string, verify: (info: SigningInfo) => Promise<void>): Promise<Measurement> {
   const { child, info } = await startServer<SigningInfo>(script, env);
   try {
@@ -44,8 +57,10 @@ async function main(): Promise<void> {
   console.log(`measuring: ${settings.connections} connections, ${settings.warmup} s warm-up + ${settings.duration} s per target, one target at a time`);
   const bare = await measureBaseline(settings, 'bench/servers/bare-server.ts', {}, '(b) bare Fastify hello', (info: BareInfo) => checkBare(info));
   const signingEdDSA = await measureBaseline(settings, 'bench/servers/signing-server.ts', { BENCH_ALG: 'EdDSA' }, '(c) signing limit, EdDSA', checkSigning);
+  const signingEdDSAWorkers = await measureBaseline(settings, 'bench/servers/signing-server.ts', { BENCH_ALG: 'EdDSA', BENCH_WORKERS: String(SCALING_WORKERS) }, `(c) signing limit, EdDSA, ${SCALING_WORKERS} processes`, checkSigning);
   const signingES256 = await measureBaseline(settings, 'bench/servers/signing-server.ts', { BENCH_ALG: 'ES256' }, '(c) signing limit, ES256', checkSigning);
   const eddsa = await measureWebiso(settings, 'EdDSA', true);
+  const ssoWorkers = await measureWorkers(settings, SCALING_WORKERS);
   const es256 = await measureWebiso(settings, 'ES256', false);
   const clientVerification = await runMicro<ClientVerification>('bench/micro/client-verify.ts', [String(settings.duration), 'EdDSA']);
   const passwordLogins = await runMicro<PasswordLogins>('bench/micro/password-logins.ts', [String(settings.duration)]);
@@ -70,6 +85,7 @@ async function main(): Promise<void> {
     ],
     clientVerification,
     passwordLogins,
+    workers: { count: SCALING_WORKERS, sso: ssoWorkers, ssoOneProcess: at('sso-EdDSA', eddsa), signing: signingEdDSAWorkers },
   };
   console.log(`\n${renderSummary(report)}`);
   const json = writeResultsJson(report);

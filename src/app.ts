@@ -45,6 +45,17 @@ function trustProxy(config: WebisoConfig): string[] | false {
 export async function buildApp(config: WebisoConfig, options: BuildAppOptions = {}): Promise<FastifyInstance> {
   checkFlavorsImplemented(config);
   const services: WebisoServices = await createServices(config, options);
+  try {
+    return await assembleApp(config, options, services);
+  } catch (error) {
+    // a start-up error (an unreadable TLS or token file) must not leave a pool holding the process open
+    services.keystore.close();
+    if (!options.store) await services.store.close();
+    throw error;
+  }
+}
+
+async function assembleApp(config: WebisoConfig, options: BuildAppOptions, services: WebisoServices): Promise<FastifyInstance> {
   const logger = options.logger === false ? false : { ...loggerOptions(config.logLevel), ...(options.logStream ? { stream: options.logStream } : {}) };
   const app = Fastify({
     // tls.certFile/keyFile: webiso serves HTTPS itself (src/ops/tls.ts)
@@ -93,8 +104,8 @@ export async function buildApp(config: WebisoConfig, options: BuildAppOptions = 
     await services.verifier.close?.();
     // logout attempts in flight write their outcome before the database closes
     await services.logoutDeliverer.drain();
-    services.audit.flush();
-    if (!options.db) services.db.close();
+    await services.audit.flush();
+    if (!options.store) await services.store.close();
   });
   return app;
 }

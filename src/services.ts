@@ -6,7 +6,6 @@ import { createTicketRepository, type TicketRepository } from './cas/ticket-repo
 import { createLogoutDeliverer, type LogoutDeliverer } from './logout/deliverer.ts';
 import { createDeliveriesRepository, type DeliveriesRepository } from './logout/deliveries-repository.ts';
 import { createParticipantsRepository, type ParticipantsRepository } from './logout/participants-repository.ts';
-import { openAndMigrate, type Db } from './db/database.ts';
 import { getOrCreateSecret } from './db/secrets.ts';
 import { createSessionsRepository, type SessionsRepository } from './db/sessions.ts';
 import { createThrottleRepository, type ThrottleRepository } from './db/throttle.ts';
@@ -20,11 +19,13 @@ import { createLocalVerifier } from './verifiers/local.ts';
 import type { PasswordVerifier } from './verifiers/verifier.ts';
 import { countAuthEvent, countingPresenter, timedVerifier } from './ops/metric-feeds.ts';
 import { createMetrics, type WebisoMetrics } from './ops/metrics.ts';
+import { openStore, type Store } from './store/store.ts';
 
 /** Everything a request handler needs, built once per app; tests swap the clock or the verifier. */
 export interface WebisoServices {
   readonly config: WebisoConfig;
-  readonly db: Db;
+  /** SQLite or PostgreSQL behind one Kysely interface (src/store) */
+  readonly store: Store;
   readonly users: UsersRepository;
   readonly sessions: SessionsRepository;
   readonly throttle: ThrottleRepository;
@@ -48,7 +49,8 @@ export interface WebisoServices {
 }
 
 export interface ServiceOverrides {
-  readonly db?: Db;
+  /** an open store to use instead of the configured one (the caller closes it) */
+  readonly store?: Store;
   readonly now?: () => number;
   readonly verifier?: PasswordVerifier;
 }
@@ -115,15 +117,26 @@ function withStoredRoles(verifier: PasswordVerifier, users: UsersRepository): Pa
     async verify(username, password) {
       const outcome = await verifier.verify(username, password);
       if (!outcome.ok) return outcome;
-      const roles = [...new Set([...outcome.user.roles, ...users.rolesOf(outcome.user.username)])].sort();
+      const roles = [...new Set([...outcome.user.roles, ...(await users.rolesOf(outcome.user.username))])].sort();
       return { ok: true, user: { ...outcome.user, roles } };
     },
   };
 }
 
 export async function createServices(config: WebisoConfig, overrides: ServiceOverrides = {}): Promise<WebisoServices> {
+  const store = overrides.store ?? (await openStore(config));
+  try {
+    return await servicesOn(store, config, overrides);
+  } catch (error) {
+    // a bad secret file or a database that stops answering during start-up: nothing stays open
+    if (!overrides.store) await store.close();
+    throw error;
+  }
+}
+
+async function servicesOn(store: Store, config: WebisoConfig, overrides: ServiceOverrides): Promise<WebisoServices> {
   const now = overrides.now ?? Date.now;
-  const db = overrides.db ?? openAndMigrate(config.dataDir);
+  const db = store.db;
   const users = createUsersRepository(db);
   const keystore = createKeystore({
     repository: createKeysRepository(db),
@@ -134,11 +147,11 @@ export async function createServices(config: WebisoConfig, overrides: ServiceOve
   await ensureMachineKey(keystore);
   const metrics = createMetrics(config.apps.map((app) => app.id));
   const audit = createAuditLog(db, now, (event) => countAuthEvent(metrics, event));
-  const machines = createMachineServices({ db, config, keystore, now });
+  const machines = createMachineServices({ store, config, keystore, now });
   const logoutDeliveries = createDeliveriesRepository(db);
   return {
     config,
-    db,
+    store,
     users,
     sessions: createSessionsRepository(db),
     throttle: createThrottleRepository(db),
@@ -149,8 +162,8 @@ export async function createServices(config: WebisoConfig, overrides: ServiceOve
     casTickets: createTicketRepository(db),
     participants: createParticipantsRepository(db),
     logoutDeliveries,
-    logoutDeliverer: createLogoutDeliverer({ config, keystore, deliveries: logoutDeliveries, audit, now }),
-    formSecret: getOrCreateSecret(db, 'form-hmac'),
+    logoutDeliverer: createLogoutDeliverer({ config, keystore, deliveries: logoutDeliveries, audit, now, storeKind: store.kind }),
+    formSecret: await getOrCreateSecret(db, 'form-hmac'),
     metrics,
     now,
   };

@@ -38,7 +38,7 @@ describe('the pages use it', () => {
   beforeEach(async () => {
     await t?.close();
     t = await createMachineTestApp();
-    t.app.webiso.machines.operations.add(KIOSK, {}, { name: 'cli:ops' });
+    await t.app.webiso.machines.operations.add(KIOSK, {}, { name: 'cli:ops' });
   });
   after(async () => t?.close());
 
@@ -58,7 +58,7 @@ describe('the pages use it', () => {
   });
 
   it('the kiosk "enrolled" page and its confirmation page', async () => {
-    const { url } = t.app.webiso.machines.operations.createEnrollment(KIOSK, 30, { name: 'cli:ops' });
+    const { url } = await t.app.webiso.machines.operations.createEnrollment(KIOSK, 30, { name: 'cli:ops' });
     const path = new URL(url).pathname;
     const jar = new CookieJar();
     const confirm = await t.app.inject({ method: 'GET', url: path, headers: HTML });

@@ -23,7 +23,7 @@ const config = parseConfig({
 });
 const app = await buildApp(config, { logger: false });
 const hash = await hashPassword(PASSWORD);
-for (let i = 0; i < CONCURRENT; i++) app.webiso.users.add(`user${i}`, hash, [], new Date());
+for (let i = 0; i < CONCURRENT; i++) await app.webiso.users.add(`user${i}`, hash, [], new Date());
 const field = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1]?.replace(/&amp;/g, '&') ?? '';
 const query = new URLSearchParams({ appid: 'bench', return: 'http://127.0.0.1:9/cb', nonce: 'n-bench' }).toString();
 

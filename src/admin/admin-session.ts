@@ -37,7 +37,7 @@ export function adminLoginUrl(next: string): string {
  * (audited). Roles are those recorded in the session at its password entry.
  */
 export async function requireAdmin(services: WebisoServices, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
-  const session = loadSsoSession(services, request);
+  const session = await loadSsoSession(services, request);
   if (!session) {
     if (!wantsHtml(request)) throw new AdminLoginRequiredError('Log in to webiso to use the admin pages.');
     const next = request.method === 'GET' ? request.url.split('?')[0] : '/admin';
@@ -51,7 +51,7 @@ export async function requireAdmin(services: WebisoServices, request: FastifyReq
     // a page in the admin pages' words, not a bare error: who is logged in, and a way to switch
     return renderNotAdmin(services, request, reply, session, error, request.method === 'GET' ? path : '/admin');
   }
-  touchSsoSession(services, session);
+  await touchSsoSession(services, session);
   request.adminSession = session;
   return undefined;
 }
@@ -66,15 +66,15 @@ export function passwordIsFresh(services: WebisoServices, session: SsoSession): 
   return session.authTime >= nowSeconds(services) - services.config.machines.reauthSeconds;
 }
 
-export function minterOf(entries: PasswordEntriesRepository, session: SsoSession): Minter {
-  return { username: session.username, roles: session.roles, groups: entries.groupsAt(session.username, session.authTime) };
+export async function minterOf(entries: PasswordEntriesRepository, session: SsoSession): Promise<Minter> {
+  return { username: session.username, roles: session.roles, groups: await entries.groupsAt(session.username, session.authTime) };
 }
 
 export type MintPermission = 'allowed' | 'denied' | 'reauth';
 
 /** What the machine page may offer: mint, a re-login first (stale password or unknown groups), or nothing. */
-export function mintPermission(services: WebisoServices, entries: PasswordEntriesRepository, session: SsoSession, fqdn: string): MintPermission {
-  const decision = evaluateMintPolicy(services.config.machines.mintPolicy, minterOf(entries, session), fqdn);
+export async function mintPermission(services: WebisoServices, entries: PasswordEntriesRepository, session: SsoSession, fqdn: string): Promise<MintPermission> {
+  const decision = evaluateMintPolicy(services.config.machines.mintPolicy, await minterOf(entries, session), fqdn);
   if (!decision.allowed) return decision.needsGroups ? 'reauth' : 'denied';
   return passwordIsFresh(services, session) ? 'allowed' : 'reauth';
 }
@@ -83,7 +83,7 @@ export function mintPermission(services: WebisoServices, entries: PasswordEntrie
  * Enforces the mint policy for an action on `fqdn` (mint, add, edit, reactivate). A refusal is a
  * clear 403 and a machine_events row; unknown groups or a stale password ask for a re-login.
  */
-export function enforceMintPolicy(
+export async function enforceMintPolicy(
   services: WebisoServices,
   entries: PasswordEntriesRepository,
   request: FastifyRequest,
@@ -91,11 +91,11 @@ export function enforceMintPolicy(
   fqdn: string,
   action: string,
   options: { needsFreshPassword: boolean; machineExists: boolean },
-): void {
-  const decision = evaluateMintPolicy(services.config.machines.mintPolicy, minterOf(entries, session), fqdn);
+): Promise<void> {
+  const decision = evaluateMintPolicy(services.config.machines.mintPolicy, await minterOf(entries, session), fqdn);
   if (!decision.allowed && !decision.needsGroups) {
     const reason = `${action} refused by the mint policy`;
-    if (options.machineExists) services.machines.operations.recordMintDenied(fqdn, { name: session.username, ip: request.ip }, reason);
+    if (options.machineExists) await services.machines.operations.recordMintDenied(fqdn, { name: session.username, ip: request.ip }, reason);
     services.audit.record({ event: 'request.rejected', username: session.username, clientIp: request.ip, detail: `${reason} for ${fqdn}` }, request.log);
     request.log.warn({ event: 'machine.mint_denied', fqdn, username: session.username, action, clientIp: request.ip }, 'machine.mint_denied');
     throw new MintNotAllowedError(`The mint policy does not let ${session.username} ${action} for ${fqdn}. Ask whoever maintains webiso's configuration (machines.mintPolicy).`);

@@ -25,12 +25,12 @@ export const BULK_ACTIONS = ['enroll', 'suspend', 'revoke'] as const;
 type BulkAction = (typeof BULK_ACTIONS)[number];
 const MAX_SELECTED = 200;
 
-function selected(services: WebisoServices, value: unknown): string[] {
+async function selected(services: WebisoServices, value: unknown): Promise<string[]> {
   const values = Array.isArray(value) ? value : value === undefined ? [] : [value];
   if (values.length === 0) throw new InvalidRequestError('Select at least one machine in the list first.');
   if (values.length > MAX_SELECTED) throw new InvalidRequestError(`At most ${MAX_SELECTED} machines at a time.`);
   const fqdns = [...new Set(values.map((fqdn) => parseFqdn(fqdn)))];
-  for (const fqdn of fqdns) if (!services.machines.repository.find(fqdn)) throw new MachineNotFoundError(`There is no machine named ${fqdn}.`);
+  for (const fqdn of fqdns) if (!(await services.machines.repository.find(fqdn))) throw new MachineNotFoundError(`There is no machine named ${fqdn}.`);
   return fqdns.sort();
 }
 
@@ -53,49 +53,52 @@ async function issueLinks(ctx: ActionContext, session: SsoSession, fqdns: readon
   const refused: Array<{ fqdn: string; why: string }> = [];
   for (const fqdn of fqdns) {
     try {
-      enforceMintPolicy(services, ctx.entries, request, session, fqdn, 'issue an enrollment link', { needsFreshPassword: true, machineExists: true });
+      await enforceMintPolicy(services, ctx.entries, request, session, fqdn, 'issue an enrollment link', { needsFreshPassword: true, machineExists: true });
     } catch (error) {
       if (!(error instanceof MintNotAllowedError)) throw error;
       refused.push({ fqdn, why: translateMessage(error.description, translatorOf(request)) });
       continue;
     }
-    const link = services.machines.operations.createEnrollment(fqdn, days, actorOf(session, request));
+    const link = await services.machines.operations.createEnrollment(fqdn, days, actorOf(session, request));
     request.log.info({ event: 'machine.enrollment_created', fqdn, username: session.username, clientIp: request.ip, bulk: true }, 'machine.enrollment_created');
     // the QR code is generated here, server-side, as SVG: no script, no third party sees the link
     const qr = await QRCode.toString(link.url, { type: 'svg', margin: 1, errorCorrectionLevel: 'M', width: 160 });
-    links.push({ fqdn, location: services.machines.repository.find(fqdn)?.location ?? '', url: link.url, qr, usableUntil: formatTime(link.expiresAt) });
+    links.push({ fqdn, location: (await services.machines.repository.find(fqdn))?.location ?? '', url: link.url, qr, usableUntil: formatTime(link.expiresAt) });
   }
   return { links, refused };
 }
 
-function changeStatus(ctx: ActionContext, session: SsoSession, action: 'suspend' | 'revoke', fqdns: readonly string[], reason: string | null) {
+/** One machine after the other, as on its own page: each change is its own transaction and history row. */
+async function changeStatus(ctx: ActionContext, session: SsoSession, action: 'suspend' | 'revoke', fqdns: readonly string[], reason: string | null) {
   const { services, request } = ctx;
   const actor = actorOf(session, request);
-  return fqdns.map((fqdn) => {
-    const changed = action === 'revoke' ? (services.machines.operations.revoke(fqdn, actor, reason), true) : services.machines.operations.suspend(fqdn, actor, reason);
-    endSessionsOfMachine(services, fqdn, 'machine_revoked', { log: request.log, clientIp: request.ip });
+  const results: Array<{ fqdn: string; outcome: string }> = [];
+  for (const fqdn of fqdns) {
+    const changed = action === 'revoke' ? (await services.machines.operations.revoke(fqdn, actor, reason), true) : await services.machines.operations.suspend(fqdn, actor, reason);
+    await endSessionsOfMachine(services, fqdn, 'machine_revoked', { log: request.log, clientIp: request.ip });
     request.log.warn({ event: action === 'revoke' ? 'machine.revoked' : 'machine.suspended', fqdn, username: session.username, clientIp: request.ip, bulk: true }, `machine.${action}`);
-    return { fqdn, outcome: changed ? (action === 'revoke' ? 'revoked' : 'suspended') : 'already suspended' };
-  });
+    results.push({ fqdn, outcome: changed ? (action === 'revoke' ? 'revoked' : 'suspended') : 'already suspended' });
+  }
+  return results;
 }
 
 async function bulk(ctx: ActionContext): Promise<FastifyReply> {
   const { services, request, reply } = ctx;
   const { session, body } = adminForm(services, request);
   const action = actionOf(body.action);
-  const fqdns = selected(services, body.fqdn);
+  const fqdns = await selected(services, body.fqdn);
   const page = (title: string) => common(services, request, reply, session, title);
   if (action === 'enroll') {
     const { links, refused } = await issueLinks(ctx, session, fqdns, body.days);
-    return reply.page(200, 'admin/enrollment-sheet', { ...page('Enrollment links to hand out'), links, refused });
+    return reply.page(200, 'admin/enrollment-sheet', { ...(await page('Enrollment links to hand out')), links, refused });
   }
   const reason = parseReason(body.reason);
   if (body.confirm !== 'yes') {
     // nothing changes yet: the confirmation page repeats the selection, in hidden fields
-    return reply.page(200, 'admin/bulk-confirm', { ...page(action === 'revoke' ? 'Revoke every cookie?' : 'Suspend these machines?'), action, fqdns, reason: reason ?? '' });
+    return reply.page(200, 'admin/bulk-confirm', { ...(await page(action === 'revoke' ? 'Revoke every cookie?' : 'Suspend these machines?')), action, fqdns, reason: reason ?? '' });
   }
-  const results = changeStatus(ctx, session, action, fqdns, reason);
-  return reply.page(200, 'admin/bulk-done', { ...page(action === 'revoke' ? 'Revoked' : 'Suspended'), action, results });
+  const results = await changeStatus(ctx, session, action, fqdns, reason);
+  return reply.page(200, 'admin/bulk-done', { ...(await page(action === 'revoke' ? 'Revoked' : 'Suspended')), action, results });
 }
 
 /** Registered inside the admin scope (the admin gate runs first). */

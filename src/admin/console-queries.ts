@@ -1,5 +1,6 @@
-import type { Db } from '../db/database.ts';
-import { toEvent, type EventDbRow, type MachineAction, type MachineEvent, type MachineListEntry } from '../machines/machines-repository.ts';
+import { sql, type Expression, type SqlBool } from 'kysely';
+import type { Queryable } from '../store/store.ts';
+import { toEvent, type MachineAction, type MachineEvent, type MachineListEntry } from '../machines/machines-repository.ts';
 
 /**
  * Read-only queries of the admin console (dashboard, history, exports) across all machines. They
@@ -59,6 +60,15 @@ export interface HistoryFilter {
 /** LIKE with the user's text taken literally (% and _ escaped). */
 const like = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
+/**
+ * `column LIKE pattern ESCAPE '\'`, lower-cased on both sides: SQLite's LIKE ignores ASCII case and
+ * PostgreSQL's does not; SQLite has no default escape character, so it is named.
+ */
+const contains = (column: 'fqdn' | 'actor', text: string): Expression<SqlBool> => sql<SqlBool>`lower(${sql.ref(column)}) LIKE ${like(asciiLower(text))} ESCAPE '\\'`;
+
+/** lower() of both engines (SQLite's, PostgreSQL's under COLLATE "C") folds ASCII letters only: so does the pattern. */
+const asciiLower = (text: string) => text.replace(/[A-Z]/g, (c) => c.toLowerCase());
+
 export interface HourCount {
   /** unix seconds of the hour's start */
   readonly hour: number;
@@ -85,7 +95,7 @@ export interface SightingExportRow {
   readonly userAgent: string | null;
 }
 
-/** Sightings of one address and outcome within one timeline slot, counted by SQLite (`at`: the first). */
+/** Sightings of one address and outcome within one timeline slot, counted by the store (`at`: the first). */
 export interface LaneSighting {
   readonly at: number;
   readonly clientIp: string;
@@ -98,84 +108,79 @@ export interface LaneSighting {
 
 export type ConsoleQueries = ReturnType<typeof createConsoleQueries>;
 
-export function createConsoleQueries(db: Db) {
-  const openAlerts = db.prepare<[], number>("SELECT count(*) FROM machine_alerts WHERE status = 'open'").pluck();
-  const recentChanges = db.prepare<[number], EventDbRow>(
-    "SELECT * FROM machine_events WHERE action IN ('mint', 'enroll_redeem', 'revoke', 'suspend', 'auto_suspend') ORDER BY id DESC LIMIT ?",
-  );
-  const changesPerDay = db.prepare<[number], { day: number; mints: number; revocations: number }>(
-    `SELECT at / 86400 AS day, sum(action IN ('mint', 'enroll_redeem')) AS mints, sum(action = 'revoke') AS revocations
-       FROM machine_events WHERE at >= ? GROUP BY day ORDER BY day`,
-  );
-  // auth_events.at is ISO 8601 UTC text: its first 13 characters name the hour
-  const loginsPerHour = db.prepare<[string], { hour: string; success: number; failure: number }>(
-    `SELECT substr(at, 1, 13) AS hour, sum(event = 'login.success') AS success, sum(event IN ('login.failure', 'login.throttled')) AS failure
-       FROM auth_events WHERE at >= ? AND event IN ('login.success', 'login.failure', 'login.throttled') GROUP BY hour ORDER BY hour`,
-  );
-  const sightingsExport = db.prepare<[{ since: number; fqdn: string; limit: number }], { at: number; fqdn: string | null; claimed_fqdn: string | null; client_ip: string; network: string; app_id: string | null; version: number | null; outcome: string; reason: string | null; user_agent: string | null }>(
-    `SELECT at, fqdn, claimed_fqdn, client_ip, network, app_id, version, outcome, reason, user_agent FROM machine_sightings
-      WHERE at >= @since AND (@fqdn = '' OR fqdn = @fqdn OR claimed_fqdn = @fqdn) ORDER BY at DESC, id DESC LIMIT @limit`,
-  );
-  // Timelines over days count from the hourly rollup (machine_sighting_hours), regrouped into the
-  // timeline's slots (an hour is counted in the slot it starts in): a busy kiosk's month is a few
-  // thousand rollup rows, not its tens of thousands of sightings (test/durability/growth.test.ts).
-  // The one-day timeline (15-minute slots) counts the day's sightings themselves.
-  const laneHours = db.prepare<{ fqdn: string; since: number; slot: number }, LaneSighting>(
-    `SELECT min(first_at) AS at, max(last_at) AS lastAt, client_ip AS clientIp, max(network) AS network, outcome, sum(count) AS count
-       FROM machine_sighting_hours
-      WHERE name = @fqdn AND hour_start >= @since - @since % 3600 AND last_at >= @since
-      GROUP BY client_ip, outcome, CAST((max(hour_start, @since) - @since) / @slot AS INTEGER)`,
-  );
-  // (the inner time is \`t\`: in GROUP BY, SQLite would read \`at\` as the outer alias min(at))
-  const laneSightings = db.prepare<{ fqdn: string; since: number; slot: number }, LaneSighting>(
-    `SELECT min(t) AS at, max(t) AS lastAt, clientIp, network, outcome, count(*) AS count FROM (
-       SELECT at AS t, client_ip AS clientIp, network, outcome FROM machine_sightings WHERE fqdn = @fqdn AND at >= @since
-       UNION ALL
-       SELECT at AS t, client_ip AS clientIp, network, outcome FROM machine_sightings WHERE claimed_fqdn = @fqdn AND fqdn IS NULL AND at >= @since)
-     GROUP BY clientIp, network, outcome, CAST((t - @since) / @slot AS INTEGER)`,
-  );
+/** 1 when `condition` holds, else 0: sum() of it counts rows (SQLite's sum(boolean) does not exist on PostgreSQL). */
+const oneIf = (condition: Expression<SqlBool>) => sql<number>`CASE WHEN ${condition} THEN 1 ELSE 0 END`;
 
+const MINT_ACTIONS = ['mint', 'enroll_redeem'] as const;
+const CHANGE_ACTIONS = ['mint', 'enroll_redeem', 'revoke', 'suspend', 'auto_suspend'] as const;
+const LOGIN_EVENTS = ['login.success', 'login.failure', 'login.throttled'] as const;
 
-
-
+/**
+ * `db` is the store's connection. Every query runs on both engines: no scalar max(), no
+ * strftime, integer literals where SQLite must divide integers (better-sqlite3 binds numbers as
+ * REAL), aliases in GROUP BY only where PostgreSQL accepts them (output columns).
+ */
+export function createConsoleQueries(db: Queryable) {
   return {
-    openAlertCount(): number {
-      return openAlerts.get() ?? 0;
+    async openAlertCount(): Promise<number> {
+      const row = await db.selectFrom('machine_alerts').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'open').executeTakeFirst();
+      return Number(row?.n ?? 0);
     },
-    recentChanges(limit = 10): MachineEvent[] {
-      return recentChanges.all(limit).map(toEvent);
+    async recentChanges(limit = 10): Promise<MachineEvent[]> {
+      const rows = await db.selectFrom('machine_events').selectAll().where('action', 'in', CHANGE_ACTIONS).orderBy('id', 'desc').limit(limit).execute();
+      return rows.map(toEvent);
     },
     /** Mints and revocations per UTC day, from `firstDay` (a day number) on. */
-    changesPerDay(firstDay: number): DayCount[] {
-      return changesPerDay.all(firstDay * DAY);
+    async changesPerDay(firstDay: number): Promise<DayCount[]> {
+      const rows = await db
+        .selectFrom('machine_events')
+        .select((eb) => [
+          sql<number>`${eb.ref('at')} / ${sql.lit(DAY)}`.as('day'),
+          eb.fn.sum<number>(oneIf(eb('action', 'in', MINT_ACTIONS))).as('mints'),
+          eb.fn.sum<number>(oneIf(eb('action', '=', 'revoke'))).as('revocations'),
+        ])
+        .where('at', '>=', firstDay * DAY)
+        .groupBy('day')
+        .orderBy('day')
+        .execute();
+      return rows.map((row) => ({ day: Number(row.day), mints: Number(row.mints), revocations: Number(row.revocations) }));
     },
     /** Password logins per UTC hour since `since` (unix seconds): successes and failures. */
-    loginsPerHour(since: number): HourCount[] {
+    async loginsPerHour(since: number): Promise<HourCount[]> {
       const from = new Date(Math.floor(since / HOUR) * HOUR * 1000).toISOString();
-      return loginsPerHour.all(from).map((row) => ({ hour: Date.parse(`${row.hour}:00:00Z`) / 1000, success: row.success, failure: row.failure }));
+      // auth_events.at is ISO 8601 UTC text: its first 13 characters name the hour
+      const rows = await db
+        .selectFrom('auth_events')
+        .select((eb) => [
+          sql<string>`substr(${eb.ref('at')}, 1, 13)`.as('hour'),
+          eb.fn.sum<number>(oneIf(eb('event', '=', 'login.success'))).as('success'),
+          eb.fn.sum<number>(oneIf(eb('event', 'in', ['login.failure', 'login.throttled']))).as('failure'),
+        ])
+        .where('at', '>=', from)
+        .where('event', 'in', LOGIN_EVENTS)
+        .groupBy('hour')
+        .orderBy('hour')
+        .execute();
+      return rows.map((row) => ({ hour: Date.parse(`${row.hour}:00:00Z`) / 1000, success: Number(row.success), failure: Number(row.failure) }));
     },
-    history(filter: HistoryFilter): MachineEvent[] {
+    async history(filter: HistoryFilter): Promise<MachineEvent[]> {
       const actions = HISTORY_KINDS[filter.kind] ?? [];
-      const where = ['at >= ?', 'at <= ?'];
-      const params: Array<string | number> = [filter.since, filter.until];
-      if (actions.length > 0) {
-        where.push(`action IN (${actions.map(() => '?').join(', ')})`);
-        params.push(...actions);
-      }
-      if (filter.fqdn !== '') {
-        where.push("fqdn LIKE ? ESCAPE '\\'");
-        params.push(like(filter.fqdn.toLowerCase()));
-      }
-      if (filter.actor !== '') {
-        where.push("actor LIKE ? ESCAPE '\\'");
-        params.push(like(filter.actor));
-      }
-      const sql = `SELECT * FROM machine_events WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`;
-      return db.prepare<Array<string | number>, EventDbRow>(sql).all(...params, filter.limit).map(toEvent);
+      let query = db.selectFrom('machine_events').selectAll().where('at', '>=', filter.since).where('at', '<=', filter.until);
+      if (actions.length > 0) query = query.where('action', 'in', actions);
+      if (filter.fqdn !== '') query = query.where(contains('fqdn', filter.fqdn));
+      if (filter.actor !== '') query = query.where(contains('actor', filter.actor));
+      const rows = await query.orderBy('id', 'desc').limit(filter.limit).execute();
+      return rows.map(toEvent);
     },
     /** Presentations since `since`, of one machine (its name verified or only claimed) or of all (`fqdn` ''). */
-    sightings(since: number, fqdn: string, limit: number): SightingExportRow[] {
-      return sightingsExport.all({ since, fqdn, limit }).map((row) => ({
+    async sightings(since: number, fqdn: string, limit: number): Promise<SightingExportRow[]> {
+      let query = db
+        .selectFrom('machine_sightings')
+        .select(['at', 'fqdn', 'claimed_fqdn', 'client_ip', 'network', 'app_id', 'version', 'outcome', 'reason', 'user_agent'])
+        .where('at', '>=', since);
+      if (fqdn !== '') query = query.where((eb) => eb.or([eb('fqdn', '=', fqdn), eb('claimed_fqdn', '=', fqdn)]));
+      const rows = await query.orderBy('at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+      return rows.map((row) => ({
         at: row.at,
         fqdn: row.fqdn,
         claimedFqdn: row.claimed_fqdn,
@@ -188,22 +193,62 @@ export function createConsoleQueries(db: Db) {
         userAgent: row.user_agent,
       }));
     },
-    /** Every presentation of a machine since `since`, for its timeline (claims without a valid signature included). */
-    /** `slotSeconds`: the timeline's slot (timelineSlotSeconds), so SQL and the drawing agree on every slot. */
-    laneSightings(fqdn: string, since: number, slotSeconds: number): LaneSighting[] {
-      return (slotSeconds >= 3600 ? laneHours : laneSightings).all({ fqdn, since, slot: slotSeconds });
+    /**
+     * Every presentation of a machine since `since`, for its timeline (claims without a valid
+     * signature included), counted per address, outcome and slot. `slotSeconds`: the timeline's slot
+     * (timelineSlotSeconds), so SQL and the drawing agree on every slot.
+     */
+    async laneSightings(fqdn: string, since: number, slotSeconds: number): Promise<LaneSighting[]> {
+      const rows = slotSeconds >= HOUR ? await laneHours(fqdn, since, slotSeconds) : await laneSightings(fqdn, since, slotSeconds);
+      return rows.map((row) => ({ ...row, at: Number(row.at), lastAt: Number(row.lastAt), count: Number(row.count) }));
     },
   };
+
+  // Timelines over days count from the hourly rollup (machine_sighting_hours), regrouped into the
+  // timeline's slots (an hour is counted in the slot it starts in): a busy kiosk's month is a few
+  // thousand rollup rows, not its tens of thousands of sightings (test/durability/growth.test.ts).
+  function laneHours(fqdn: string, since: number, slot: number) {
+    return db
+      .selectFrom('machine_sighting_hours')
+      .select((eb) => [
+        eb.fn.min('first_at').as('at'),
+        eb.fn.max('last_at').as('lastAt'),
+        eb.ref('client_ip').as('clientIp'),
+        eb.fn.max('network').as('network'),
+        'outcome',
+        eb.fn.sum<number>('count').as('count'),
+      ])
+      .where('name', '=', fqdn)
+      .where('hour_start', '>=', since - (since % HOUR))
+      .where('last_at', '>=', since)
+      .groupBy((eb) => ['client_ip', 'outcome', slotOf(eb.case().when('hour_start', '>', since).then(eb.ref('hour_start')).else(since).end(), since, slot)])
+      .execute();
+  }
+
+  // The one-day timeline (15-minute slots) counts the day's sightings themselves. (The inner time
+  // is `t`: in GROUP BY, SQLite would read `at` as the outer alias min(at).)
+  function laneSightings(fqdn: string, since: number, slot: number) {
+    const verified = db.selectFrom('machine_sightings').select(['at as t', 'client_ip as clientIp', 'network', 'outcome']).where('fqdn', '=', fqdn).where('at', '>=', since);
+    const claimed = db
+      .selectFrom('machine_sightings')
+      .select(['at as t', 'client_ip as clientIp', 'network', 'outcome'])
+      .where('claimed_fqdn', '=', fqdn)
+      .where('fqdn', 'is', null)
+      .where('at', '>=', since);
+    return db
+      .selectFrom(verified.unionAll(claimed).as('s'))
+      .select((eb) => [eb.fn.min('t').as('at'), eb.fn.max('t').as('lastAt'), 'clientIp', 'network', 'outcome', eb.fn.countAll<number>().as('count')])
+      .groupBy((eb) => ['clientIp', 'network', 'outcome', slotOf(eb.ref('t'), since, slot)])
+      .execute();
+  }
 }
 
-const byDb = new WeakMap<Db, ConsoleQueries>();
+/** The slot a time falls in, counted from `since`: an integer on both engines (the cast truncates SQLite's REAL division). */
+function slotOf(time: Expression<number>, since: number, slot: number) {
+  return sql<number>`CAST((${time} - ${since}) / ${slot} AS INTEGER)`;
+}
 
-/** The console's queries for this database, prepared once. */
-export function consoleQueries(db: Db): ConsoleQueries {
-  let queries = byDb.get(db);
-  if (!queries) {
-    queries = createConsoleQueries(db);
-    byDb.set(db, queries);
-  }
-  return queries;
+/** The console's queries for this store's connection (they prepare nothing: creating them is free). */
+export function consoleQueries(db: Queryable): ConsoleQueries {
+  return createConsoleQueries(db);
 }

@@ -25,9 +25,9 @@ const STATE_BARS: ReadonlyArray<{ state: MachineState; label: string; cls: strin
   { state: 'suspended', label: 'Suspended', cls: 'c-muted', href: '/admin/machines?status=suspended' },
 ];
 
-function loginChart(services: WebisoServices, now: number, tr: Translator): string {
+async function loginChart(services: WebisoServices, now: number, tr: Translator): Promise<string> {
   const firstHour = Math.floor(now / HOUR) * HOUR - 23 * HOUR;
-  const counts = new Map(consoleQueries(services.db).loginsPerHour(firstHour).map((row) => [row.hour, row]));
+  const counts = new Map((await consoleQueries(services.store.db).loginsPerHour(firstHour)).map((row) => [row.hour, row]));
   const slots: ColumnSlot[] = Array.from({ length: 24 }, (_, index) => {
     const hour = firstHour + index * HOUR;
     const row = counts.get(hour);
@@ -44,9 +44,9 @@ function loginChart(services: WebisoServices, now: number, tr: Translator): stri
   return stackedColumns('chart-logins', tr.t('chart.logins.title'), slots, legend, tr);
 }
 
-function changesChart(services: WebisoServices, now: number, tr: Translator): string {
+async function changesChart(services: WebisoServices, now: number, tr: Translator): Promise<string> {
   const firstDay = Math.floor(now / DAY) - CHANGE_DAYS + 1;
-  const counts = new Map(consoleQueries(services.db).changesPerDay(firstDay).map((row) => [row.day, row]));
+  const counts = new Map((await consoleQueries(services.store.db).changesPerDay(firstDay)).map((row) => [row.day, row]));
   const slots: ColumnSlot[] = Array.from({ length: CHANGE_DAYS }, (_, index) => {
     const day = firstDay + index;
     const row = counts.get(day);
@@ -64,11 +64,19 @@ function changesChart(services: WebisoServices, now: number, tr: Translator): st
   return stackedColumns('chart-changes', tr.t('chart.changes.title', { days: CHANGE_DAYS }), slots, legend, tr);
 }
 
-/** `tr`: the page's language, for the charts' words. */
-export function dashboardData(services: WebisoServices, tr: Translator) {
+/** `tr`: the page's language, for the charts' words. The independent reads run side by side (on PostgreSQL, over several connections). */
+export async function dashboardData(services: WebisoServices, tr: Translator) {
   const now = nowSeconds(services);
-  const queries = consoleQueries(services.db);
-  const machines = services.machines.repository.list();
+  const queries = consoleQueries(services.store.db);
+  const [machines, openAlerts, alerts, deliveries, changes, loginChartSvg, changesChartSvg] = await Promise.all([
+    services.machines.repository.list(),
+    queries.openAlertCount(),
+    services.machines.alerts.list('open', 5),
+    services.logoutDeliveries.health(),
+    queries.recentChanges(10),
+    loginChart(services, now, tr),
+    changesChart(services, now, tr),
+  ]);
   const byState = countByState(machines, now);
   const bars: BarItem[] = STATE_BARS.map((bar) => ({ key: bar.state, label: tr.tr(bar.label), value: byState[bar.state], cls: bar.cls }));
   return {
@@ -77,23 +85,23 @@ export function dashboardData(services: WebisoServices, tr: Translator) {
     states: STATE_BARS.map((bar) => ({ ...bar, count: byState[bar.state] })),
     expiring14: expiringWithin(machines, now, 14),
     expiring30: expiringWithin(machines, now, 30),
-    openAlerts: queries.openAlertCount(),
-    alerts: services.machines.alerts.list('open', 5).map((alert) => ({ ...alert, firstAt: formatTime(alert.firstAt), lastAt: formatTime(alert.lastAt) })),
-    deliveries: services.logoutDeliveries.health().map((app) => ({ ...app, lastAttemptAt: formatTime(app.lastAttemptAt) })),
-    changes: queries.recentChanges(10).map((event) => ({ ...event, at: formatTime(event.at) })),
+    openAlerts,
+    alerts: alerts.map((alert) => ({ ...alert, firstAt: formatTime(alert.firstAt), lastAt: formatTime(alert.lastAt) })),
+    deliveries: deliveries.map((app) => ({ ...app, lastAttemptAt: formatTime(app.lastAttemptAt) })),
+    changes: changes.map((event) => ({ ...event, at: formatTime(event.at) })),
     statusChart: horizontalBars('chart-status', tr.t('chart.status.title'), bars),
-    loginChart: loginChart(services, now, tr),
-    changesChart: changesChart(services, now, tr),
+    loginChart: loginChartSvg,
+    changesChart: changesChartSvg,
   };
 }
 
-export function renderDashboard(services: WebisoServices, request: FastifyRequest, reply: FastifyReply, session: SsoSession): FastifyReply {
-  // audit rows are written once per event-loop turn: flush so the login chart includes this one
-  services.audit.flush();
+export async function renderDashboard(services: WebisoServices, request: FastifyRequest, reply: FastifyReply, session: SsoSession): Promise<FastifyReply> {
+  // audit rows are written in batches: flush so the login chart includes this one
+  await services.audit.flush();
   const tr = translatorOf(request);
   return reply.page(200, 'admin/dashboard', {
-    ...common(services, request, reply, session, 'Dashboard'),
-    ...dashboardData(services, tr),
+    ...(await common(services, request, reply, session, 'Dashboard')),
+    ...(await dashboardData(services, tr)),
     form: formView(undefined, tr),
   });
 }

@@ -21,16 +21,16 @@ const DONE: Readonly<Record<string, MessageKey>> = { cancelled: 'adm.done.enroll
 
 function issueLink(ctx: ActionContext) {
   const { services, request, reply } = ctx;
-  return onMachinePage(ctx, 'enroll', ['days'], ({ fqdn }) => {
+  return onMachinePage(ctx, 'enroll', ['days'], async ({ fqdn }) => {
     const { session, body } = adminForm(services, request);
-    enforceMintPolicy(services, ctx.entries, request, session, fqdn, 'issue an enrollment link', { needsFreshPassword: true, machineExists: true });
-    const replaced = services.machines.operations.pendingEnrollmentOf(fqdn);
-    const link = services.machines.operations.createEnrollment(fqdn, body.days, actorOf(session, request));
+    await enforceMintPolicy(services, ctx.entries, request, session, fqdn, 'issue an enrollment link', { needsFreshPassword: true, machineExists: true });
+    const replaced = await services.machines.operations.pendingEnrollmentOf(fqdn);
+    const link = await services.machines.operations.createEnrollment(fqdn, body.days, actorOf(session, request));
     request.log.info({ event: 'machine.enrollment_created', fqdn, username: session.username, clientIp: request.ip }, 'machine.enrollment_created');
     if (!wantsHtml(request)) return reply.send({ ok: true, fqdn, url: link.url, expiresAt: link.expiresAt, lifetimeDays: link.lifetimeDays, replaced: replaced?.tag ?? null });
     // Shown once, in this response only: the database keeps a hash, never the link.
     return reply.page(200, 'admin/enrollment-link', {
-      ...common(services, request, reply, session, `Enrollment link for ${fqdn}`),
+      ...(await common(services, request, reply, session, `Enrollment link for ${fqdn}`)),
       fqdn,
       url: link.url,
       usableUntil: formatTime(link.expiresAt),
@@ -42,20 +42,20 @@ function issueLink(ctx: ActionContext) {
 
 function cancelLink(ctx: ActionContext) {
   const { services, request, reply } = ctx;
-  return onMachinePage(ctx, 'cancel-enrollment', [], ({ fqdn }) => {
+  return onMachinePage(ctx, 'cancel-enrollment', [], async ({ fqdn }) => {
     const { session, body } = adminForm(services, request);
-    const cancelled = services.machines.operations.cancelEnrollment(fqdn, actorOf(session, request), parseReason(body.reason));
+    const cancelled = await services.machines.operations.cancelEnrollment(fqdn, actorOf(session, request), parseReason(body.reason));
     if (!wantsHtml(request)) return reply.send({ ok: true, fqdn, outcome: 'enrollment-cancelled', cancelled: cancelled.tag });
     if (body.back === 'enrollments') return reply.redirect('/admin/enrollments?done=cancelled', 303);
     return done(request, reply, fqdn, 'enrollment-cancelled');
   });
 }
 
-function renderPending(services: WebisoServices, request: FastifyRequest, reply: FastifyReply) {
+async function renderPending(services: WebisoServices, request: FastifyRequest, reply: FastifyReply) {
   const done = (request.query as RawParams).done;
-  const links = services.machines.operations.pendingEnrollments().map((link) => ({ ...link, createdAt: formatTime(link.createdAt), expiresAt: formatTime(link.expiresAt) }));
+  const links = (await services.machines.operations.pendingEnrollments()).map((link) => ({ ...link, createdAt: formatTime(link.createdAt), expiresAt: formatTime(link.expiresAt) }));
   return reply.page(200, 'admin/enrollments', {
-    ...common(services, request, reply, adminOf(request), 'Enrollment links'),
+    ...(await common(services, request, reply, adminOf(request), 'Enrollment links')),
     links,
     done: doneMessage(DONE, done, translatorOf(request)),
   });

@@ -28,27 +28,25 @@ function sendCsv(services: WebisoServices, request: FastifyRequest, reply: Fasti
     .send(body);
 }
 
-function machinesCsv(services: WebisoServices): { body: string; rows: number } {
-  const machines = services.machines.repository.list();
+async function machinesCsv(services: WebisoServices): Promise<{ body: string; rows: number }> {
+  const machines = await services.machines.repository.list();
   const rows = machines.map((m) => [m.fqdn, m.location, m.status, m.version, m.setBy, isoTime(m.setAt), isoTime(m.expiresAt), isoTime(m.lastSeen), m.lastIp, m.openAlerts, m.networks.join(' '), m.entitlements.join(' '), m.createdBy, isoTime(m.createdAt)]);
   return { body: csvDocument(MACHINE_COLUMNS, rows), rows: rows.length };
 }
 
-function historyCsv(services: WebisoServices, params: RawParams): { body: string; rows: number } {
-  const rows = historyForExport(services, params).map((e) => [isoTime(e.at), e.fqdn, e.action, e.version, e.actor, e.clientIp, e.reason, e.detail]);
+async function historyCsv(services: WebisoServices, params: RawParams): Promise<{ body: string; rows: number }> {
+  const rows = (await historyForExport(services, params)).map((e) => [isoTime(e.at), e.fqdn, e.action, e.version, e.actor, e.clientIp, e.reason, e.detail]);
   return { body: csvDocument(HISTORY_COLUMNS, rows), rows: rows.length };
 }
 
-function sightingsCsv(services: WebisoServices, params: RawParams): { body: string; rows: number } {
+async function sightingsCsv(services: WebisoServices, params: RawParams): Promise<{ body: string; rows: number }> {
   const days = params.days === undefined ? 30 : Number(params.days);
   if (typeof params.days !== 'undefined' && (typeof params.days !== 'string' || !/^[0-9]{1,3}$/.test(params.days) || days < 1 || days > MAX_SIGHTING_DAYS)) {
     throw new InvalidRequestError(`"days" is a whole number from 1 to ${MAX_SIGHTING_DAYS}.`);
   }
   const fqdn = params.fqdn === undefined || params.fqdn === '' ? '' : parseFqdn(params.fqdn);
   const since = nowSeconds(services) - days * DAY;
-  const rows = consoleQueries(services.db)
-    .sightings(since, fqdn, SIGHTINGS_LIMIT)
-    .map((s) => [isoTime(s.at), s.fqdn, s.claimedFqdn, s.clientIp, s.network, s.appId, s.version, s.outcome, s.reason, s.userAgent]);
+  const rows = (await consoleQueries(services.store.db).sightings(since, fqdn, SIGHTINGS_LIMIT)).map((s) => [isoTime(s.at), s.fqdn, s.claimedFqdn, s.clientIp, s.network, s.appId, s.version, s.outcome, s.reason, s.userAgent]);
   return { body: csvDocument(SIGHTING_COLUMNS, rows), rows: rows.length };
 }
 
@@ -56,15 +54,15 @@ function sightingsCsv(services: WebisoServices, params: RawParams): { body: stri
 export function registerExportRoutes(scope: FastifyInstance): void {
   const services = scope.webiso;
   scope.get('/admin/export/machines.csv', async (request, reply) => {
-    const { body, rows } = machinesCsv(services);
+    const { body, rows } = await machinesCsv(services);
     return sendCsv(services, request, reply, 'machines', body, rows);
   });
   scope.get('/admin/export/history.csv', async (request, reply) => {
-    const { body, rows } = historyCsv(services, request.query as RawParams);
+    const { body, rows } = await historyCsv(services, request.query as RawParams);
     return sendCsv(services, request, reply, 'history', body, rows);
   });
   scope.get('/admin/export/sightings.csv', async (request, reply) => {
-    const { body, rows } = sightingsCsv(services, request.query as RawParams);
+    const { body, rows } = await sightingsCsv(services, request.query as RawParams);
     return sendCsv(services, request, reply, 'sightings', body, rows);
   });
 }

@@ -88,7 +88,7 @@ export async function withFormErrors(
   form: AdminForm,
   values: Readonly<Record<string, string>>,
   action: () => Promise<FastifyReply> | FastifyReply,
-  render: (state: FormState) => FastifyReply,
+  render: (state: FormState) => Promise<FastifyReply> | FastifyReply,
 ): Promise<FastifyReply> {
   try {
     return await action();
@@ -96,6 +96,6 @@ export async function withFormErrors(
     const problem = wantsHtml(request) ? formProblemOf(error, form) : undefined;
     if (!problem) throw error;
     request.log.info({ event: 'request.rejected', code: problem.code, statusCode: problem.statusCode, form }, problem.message);
-    return render({ problem, values });
+    return await render({ problem, values });
   }
 }

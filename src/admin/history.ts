@@ -45,12 +45,12 @@ export function parseHistoryQuery(params: RawParams, now: number, limit = HISTOR
   return { kind, fqdn: typed.fqdn, actor: typed.actor, since: from ?? 0, until: to === undefined ? now : to + DAY - 1, limit, typed };
 }
 
-export function renderHistory(services: WebisoServices, request: FastifyRequest, reply: FastifyReply, session: SsoSession): FastifyReply {
+export async function renderHistory(services: WebisoServices, request: FastifyRequest, reply: FastifyReply, session: SsoSession): Promise<FastifyReply> {
   const query = parseHistoryQuery(request.query as RawParams, nowSeconds(services));
-  const events = consoleQueries(services.db).history(query).map((event) => ({ ...event, at: formatTime(event.at) }));
+  const events = (await consoleQueries(services.store.db).history(query)).map((event) => ({ ...event, at: formatTime(event.at) }));
   const params = new URLSearchParams(Object.entries(query.typed).filter(([, value]) => value !== '' && value !== 'all'));
   return reply.page(200, 'admin/history', {
-    ...common(services, request, reply, session, 'History'),
+    ...(await common(services, request, reply, session, 'History')),
     events,
     kinds: Object.keys(HISTORY_KINDS),
     typed: query.typed,
@@ -61,5 +61,5 @@ export function renderHistory(services: WebisoServices, request: FastifyRequest,
 }
 
 export function historyForExport(services: WebisoServices, params: RawParams) {
-  return consoleQueries(services.db).history(parseHistoryQuery(params, nowSeconds(services), EXPORT_LIMIT));
+  return consoleQueries(services.store.db).history(parseHistoryQuery(params, nowSeconds(services), EXPORT_LIMIT));
 }

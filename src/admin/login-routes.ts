@@ -23,8 +23,8 @@ interface AdminLoginState {
  * The admin pages' own login form, also used to re-enter a password before minting. With a live
  * session the username is fixed to the session's: a re-login cannot switch to another account.
  */
-function renderAdminLogin(services: WebisoServices, request: FastifyRequest, reply: FastifyReply, state: AdminLoginState, statusCode = 200): FastifyReply {
-  const session = loadSsoSession(services, request);
+async function renderAdminLogin(services: WebisoServices, request: FastifyRequest, reply: FastifyReply, state: AdminLoginState, statusCode = 200): Promise<FastifyReply> {
+  const session = await loadSsoSession(services, request);
   const binding = browserBinding(request, reply);
   return reply.page(statusCode, 'admin/login', {
     title: session ? 'Confirm your password' : 'Administrator login',
@@ -48,7 +48,7 @@ async function submitAdminLogin(services: WebisoServices, entries: PasswordEntri
   const body = bodyParams(request.body);
   verifyCsrf(services.formSecret, 'login', request, body.csrf);
   const next = safeAdminPath(body.next);
-  const session = loadSsoSession(services, request);
+  const session = await loadSsoSession(services, request);
   const credentials = typedCredentials(body, session?.username);
   if (!credentials) return renderAdminLogin(services, request, reply, { next, error: 'Enter your username and your password.' }, 400);
   const { username, password } = credentials;
@@ -59,8 +59,8 @@ async function submitAdminLogin(services: WebisoServices, entries: PasswordEntri
     return renderAdminLogin(services, request, reply, { next, username: username.slice(0, MAX_USERNAME_LENGTH), error: GENERIC_LOGIN_FAILURE }, 401);
   }
   // A new session id on every password entry (no fixation); kiosk lifetimes on a kiosk browser.
-  startSsoSession(services, request, reply, outcome.user, sessionLifetimeFor(services, request));
-  entries.record(outcome.user.username, nowSeconds(services), outcome.user.groups ?? [], request.ip);
+  await startSsoSession(services, request, reply, outcome.user, sessionLifetimeFor(services, request));
+  await entries.record(outcome.user.username, nowSeconds(services), outcome.user.groups ?? [], request.ip);
   services.audit.record({ event: 'login.success', username: outcome.user.username, ...audit, detail: session ? 'password confirmed' : undefined }, request.log);
   return reply.redirect(next, 303);
 }
@@ -69,11 +69,11 @@ async function submitAdminLogin(services: WebisoServices, entries: PasswordEntri
  * "Log in as someone else" (offered to a user without the admin role): ends this browser's
  * session, then the admin login form, which asks for a username again.
  */
-function switchUser(services: WebisoServices, request: FastifyRequest, reply: FastifyReply) {
+async function switchUser(services: WebisoServices, request: FastifyRequest, reply: FastifyReply) {
   const body = bodyParams(request.body);
   verifyCsrf(services.formSecret, 'logout', request, body.csrf);
-  const session = loadSsoSession(services, request);
-  endSsoSession(services, request, reply);
+  const session = await loadSsoSession(services, request);
+  await endSsoSession(services, request, reply);
   services.audit.record({ event: 'logout', username: session?.username, clientIp: request.ip, detail: 'to log in to the admin pages as someone else' }, request.log);
   return reply.redirect(adminLoginUrl(safeAdminPath(body.next)), 303);
 }

@@ -32,9 +32,9 @@ export function adminForm(services: WebisoServices, request: FastifyRequest): { 
   return { session, body };
 }
 
-export function machineFromParams(services: WebisoServices, request: FastifyRequest): Machine {
+export async function machineFromParams(services: WebisoServices, request: FastifyRequest): Promise<Machine> {
   const fqdn = parseFqdn((request.params as { fqdn?: string }).fqdn);
-  const machine = services.machines.repository.find(fqdn);
+  const machine = await services.machines.repository.find(fqdn);
   if (!machine) throw new MachineNotFoundError(`There is no machine named ${fqdn}.`);
   return machine;
 }
@@ -63,11 +63,11 @@ export interface ActionContext {
 }
 
 /** A form of the machine page: on a fixable refusal the machine page again, with the problem beside the field. */
-export function onMachinePage(ctx: ActionContext, form: AdminForm, fields: readonly string[], action: (machine: Machine) => Promise<FastifyReply> | FastifyReply) {
-  const machine = machineFromParams(ctx.services, ctx.request);
+export async function onMachinePage(ctx: ActionContext, form: AdminForm, fields: readonly string[], action: (machine: Machine) => Promise<FastifyReply> | FastifyReply) {
+  const machine = await machineFromParams(ctx.services, ctx.request);
   const values = typedValues(bodyParams(ctx.request.body), fields);
-  return withFormErrors(ctx.request, form, values, () => action(machine), (state) =>
-    renderMachinePage(ctx.services, ctx.entries, ctx.request, ctx.reply, adminOf(ctx.request), ctx.services.machines.repository.find(machine.fqdn) ?? machine, state),
+  return withFormErrors(ctx.request, form, values, () => action(machine), async (state) =>
+    renderMachinePage(ctx.services, ctx.entries, ctx.request, ctx.reply, adminOf(ctx.request), (await ctx.services.machines.repository.find(machine.fqdn)) ?? machine, state),
   );
 }
 
@@ -78,12 +78,12 @@ export function addMachine(ctx: ActionContext) {
     request,
     'add',
     values,
-    () => {
+    async () => {
       const { session, body } = adminForm(services, request);
       const fqdn = parseFqdn(body.fqdn);
-      const exists = services.machines.repository.find(fqdn) !== undefined;
-      enforceMintPolicy(services, entries, request, session, fqdn, 'register a machine', { needsFreshPassword: false, machineExists: exists });
-      const machine = services.machines.operations.add(fqdn, { location: body.location, networks: splitList(body.networks), entitlements: splitList(body.entitlements) }, actorOf(session, request));
+      const exists = (await services.machines.repository.find(fqdn)) !== undefined;
+      await enforceMintPolicy(services, entries, request, session, fqdn, 'register a machine', { needsFreshPassword: false, machineExists: exists });
+      const machine = await services.machines.operations.add(fqdn, { location: body.location, networks: splitList(body.networks), entitlements: splitList(body.entitlements) }, actorOf(session, request));
       return done(request, reply, fqdn, 'added', machine);
     },
     (state) => renderMachineList(services, request, reply, adminOf(request), state),
@@ -91,10 +91,10 @@ export function addMachine(ctx: ActionContext) {
 }
 
 export function updateMachine(ctx: ActionContext) {
-  return onMachinePage(ctx, 'details', DETAIL_FIELDS, ({ fqdn }) => {
+  return onMachinePage(ctx, 'details', DETAIL_FIELDS, async ({ fqdn }) => {
     const { session, body } = adminForm(ctx.services, ctx.request);
-    enforceMintPolicy(ctx.services, ctx.entries, ctx.request, session, fqdn, 'change the machine details', { needsFreshPassword: false, machineExists: true });
-    const machine = ctx.services.machines.operations.update(fqdn, { location: body.location, networks: splitList(body.networks), entitlements: splitList(body.entitlements) }, actorOf(session, ctx.request));
+    await enforceMintPolicy(ctx.services, ctx.entries, ctx.request, session, fqdn, 'change the machine details', { needsFreshPassword: false, machineExists: true });
+    const machine = await ctx.services.machines.operations.update(fqdn, { location: body.location, networks: splitList(body.networks), entitlements: splitList(body.entitlements) }, actorOf(session, ctx.request));
     return done(ctx.request, ctx.reply, fqdn, 'updated', machine);
   });
 }
@@ -108,10 +108,10 @@ export function mintForThisBrowser(ctx: ActionContext) {
   const { services, request, reply } = ctx;
   return onMachinePage(ctx, 'mint', ['days'], async ({ fqdn }) => {
     const { session, body } = adminForm(services, request);
-    enforceMintPolicy(services, ctx.entries, request, session, fqdn, 'mint a cookie', { needsFreshPassword: true, machineExists: true });
+    await enforceMintPolicy(services, ctx.entries, request, session, fqdn, 'mint a cookie', { needsFreshPassword: true, machineExists: true });
     const minted = await services.machines.operations.mint(fqdn, body.days, actorOf(session, request));
     setMachineCookie(reply, minted.cookie, minted.claims, nowSeconds(services));
-    endSsoSession(services, request, reply);
+    await endSsoSession(services, request, reply);
     request.log.info({ event: 'machine.minted', fqdn, version: minted.claims.ver, username: session.username, clientIp: request.ip }, 'machine.minted');
     services.audit.record({ event: 'logout', username: session.username, clientIp: request.ip, detail: `session ended after minting a machine cookie for ${fqdn}` }, request.log);
     if (!wantsHtml(request)) return reply.send({ ok: true, fqdn, version: minted.claims.ver, expiresAt: minted.claims.exp });
@@ -120,38 +120,38 @@ export function mintForThisBrowser(ctx: ActionContext) {
 }
 
 export function revoke(ctx: ActionContext) {
-  return onMachinePage(ctx, 'revoke', ['reason'], ({ fqdn }) => {
+  return onMachinePage(ctx, 'revoke', ['reason'], async ({ fqdn }) => {
     const { session, body } = adminForm(ctx.services, ctx.request);
-    const machine = ctx.services.machines.operations.revoke(fqdn, actorOf(session, ctx.request), parseReason(body.reason));
-    endSessionsOfMachine(ctx.services, fqdn, 'machine_revoked', { log: ctx.request.log, clientIp: ctx.request.ip });
+    const machine = await ctx.services.machines.operations.revoke(fqdn, actorOf(session, ctx.request), parseReason(body.reason));
+    await endSessionsOfMachine(ctx.services, fqdn, 'machine_revoked', { log: ctx.request.log, clientIp: ctx.request.ip });
     ctx.request.log.warn({ event: 'machine.revoked', fqdn, version: machine.version, username: session.username, clientIp: ctx.request.ip }, 'machine.revoked');
     return done(ctx.request, ctx.reply, fqdn, 'revoked', machine);
   });
 }
 
 export function suspend(ctx: ActionContext) {
-  return onMachinePage(ctx, 'suspend', ['reason'], ({ fqdn }) => {
+  return onMachinePage(ctx, 'suspend', ['reason'], async ({ fqdn }) => {
     const { session, body } = adminForm(ctx.services, ctx.request);
-    const changed = ctx.services.machines.operations.suspend(fqdn, actorOf(session, ctx.request), parseReason(body.reason));
-    endSessionsOfMachine(ctx.services, fqdn, 'machine_revoked', { log: ctx.request.log, clientIp: ctx.request.ip });
+    const changed = await ctx.services.machines.operations.suspend(fqdn, actorOf(session, ctx.request), parseReason(body.reason));
+    await endSessionsOfMachine(ctx.services, fqdn, 'machine_revoked', { log: ctx.request.log, clientIp: ctx.request.ip });
     return done(ctx.request, ctx.reply, fqdn, changed ? 'suspended' : 'unchanged');
   });
 }
 
 export function reactivate(ctx: ActionContext) {
-  return onMachinePage(ctx, 'reactivate', ['reason'], ({ fqdn }) => {
+  return onMachinePage(ctx, 'reactivate', ['reason'], async ({ fqdn }) => {
     const { session, body } = adminForm(ctx.services, ctx.request);
-    enforceMintPolicy(ctx.services, ctx.entries, ctx.request, session, fqdn, 'reactivate the machine', { needsFreshPassword: false, machineExists: true });
-    const changed = ctx.services.machines.operations.reactivate(fqdn, actorOf(session, ctx.request), parseReason(body.reason));
+    await enforceMintPolicy(ctx.services, ctx.entries, ctx.request, session, fqdn, 'reactivate the machine', { needsFreshPassword: false, machineExists: true });
+    const changed = await ctx.services.machines.operations.reactivate(fqdn, actorOf(session, ctx.request), parseReason(body.reason));
     return done(ctx.request, ctx.reply, fqdn, changed ? 'reactivated' : 'unchanged');
   });
 }
 
-export function closeAlert(ctx: ActionContext) {
+export async function closeAlert(ctx: ActionContext) {
   const { session } = adminForm(ctx.services, ctx.request);
   const id = (ctx.request.params as { id?: string }).id ?? '';
   if (!/^[0-9]{1,12}$/.test(id)) throw new InvalidRequestError('An alert number is a positive integer.');
-  const alert = ctx.services.machines.operations.closeAlert(Number(id), actorOf(session, ctx.request));
+  const alert = await ctx.services.machines.operations.closeAlert(Number(id), actorOf(session, ctx.request));
   const back = bodyParams(ctx.request.body).back;
   // closed from the alerts list: back to that list, not to the machine
   if (wantsHtml(ctx.request) && (back === 'alerts' || back === 'alerts-all')) {

@@ -5,7 +5,7 @@ import { translatorOf } from '../i18n/request-language.ts';
 import type { MessageKey } from '../i18n/messages/index.ts';
 import type { Translator } from '../i18n/translate.ts';
 import type { RawParams } from '../login/granting-request.ts';
-import type { Machine } from '../machines/machines-repository.ts';
+import type { Machine, MachineListEntry } from '../machines/machines-repository.ts';
 import type { WebisoServices } from '../services.ts';
 import { adminLoginUrl, mintPermission } from './admin-session.ts';
 import { formatRelative, formatTime } from '../time-format.ts';
@@ -52,19 +52,19 @@ export function doneMessage(messages: Readonly<Record<string, MessageKey>>, done
 }
 
 /** What every admin page shows at the top: who is logged in, navigation, the logout form. */
-export function common(services: WebisoServices, request: FastifyRequest, reply: FastifyReply, session: SsoSession, title: string) {
+export async function common(services: WebisoServices, request: FastifyRequest, reply: FastifyReply, session: SsoSession, title: string) {
   const binding = browserBinding(request, reply);
   return {
     title,
     admin: session.username,
     // in the navigation of every admin page
-    openAlertCount: consoleQueries(services.db).openAlertCount(),
+    openAlertCount: await consoleQueries(services.store.db).openAlertCount(),
     csrf: csrfToken(services.formSecret, 'admin', binding),
     logoutCsrf: csrfToken(services.formSecret, 'logout', binding),
   };
 }
 
-function machineRow(machine: ReturnType<WebisoServices['machines']['repository']['list']>[number], now: number, tr: Translator) {
+function machineRow(machine: MachineListEntry, now: number, tr: Translator) {
   return {
     fqdn: machine.fqdn,
     version: machine.version,
@@ -81,14 +81,14 @@ function machineRow(machine: ReturnType<WebisoServices['machines']['repository']
 }
 
 /** The machine list; with `form`, the register form refused what was typed (shown again, with the problem). */
-export function renderMachineList(services: WebisoServices, request: FastifyRequest, reply: FastifyReply, session: SsoSession, form?: FormState): FastifyReply {
+export async function renderMachineList(services: WebisoServices, request: FastifyRequest, reply: FastifyReply, session: SsoSession, form?: FormState): Promise<FastifyReply> {
   const query = parseListQuery(request.query as RawParams);
   const now = nowSeconds(services);
   const tr = translatorOf(request);
-  const rows = selectMachines(services.machines.repository.list(), query).map((machine) => machineRow(machine, now, tr));
+  const rows = selectMachines(await services.machines.repository.list(), query).map((machine) => machineRow(machine, now, tr));
   return reply.page(form?.problem.statusCode ?? 200, 'admin/machines', {
     form: formView(form, tr),
-    ...common(services, request, reply, session, 'Machines'),
+    ...(await common(services, request, reply, session, 'Machines')),
     query,
     rows,
     columns: SORT_KEYS.map((key) => ({ key, title: COLUMN_TITLES[key], href: sortLink(query, key), sorted: query.sort === key ? query.dir : '' })),
@@ -96,25 +96,24 @@ export function renderMachineList(services: WebisoServices, request: FastifyRequ
   });
 }
 
-export function renderExpiring(services: WebisoServices, request: FastifyRequest, reply: FastifyReply, session: SsoSession): FastifyReply {
+export async function renderExpiring(services: WebisoServices, request: FastifyRequest, reply: FastifyReply, session: SsoSession): Promise<FastifyReply> {
   const params = request.query as RawParams;
   const raw = typeof params.days === 'string' && /^[0-9]{1,3}$/.test(params.days) ? Number(params.days) : DEFAULT_EXPIRING_DAYS;
   const now = nowSeconds(services);
-  const rows = services.machines.repository
-    .list()
+  const rows = (await services.machines.repository.list())
     .filter((machine) => machine.expiresAt !== null && machine.expiresAt <= now + raw * DAY)
     .sort((a, b) => (a.expiresAt ?? 0) - (b.expiresAt ?? 0))
     .map((machine) => machineRow(machine, now, translatorOf(request)));
-  return reply.page(200, 'admin/expiring', { ...common(services, request, reply, session, 'Expiring soon'), days: raw, rows });
+  return reply.page(200, 'admin/expiring', { ...(await common(services, request, reply, session, 'Expiring soon')), days: raw, rows });
 }
 
-export function renderAlerts(services: WebisoServices, request: FastifyRequest, reply: FastifyReply, session: SsoSession): FastifyReply {
+export async function renderAlerts(services: WebisoServices, request: FastifyRequest, reply: FastifyReply, session: SsoSession): Promise<FastifyReply> {
   const showAll = (request.query as RawParams).all === '1';
   const tr = translatorOf(request);
-  const alerts = services.machines.alerts.list(showAll ? 'all' : 'open').map((alert) => alertView(alert, tr));
+  const alerts = (await services.machines.alerts.list(showAll ? 'all' : 'open')).map((alert) => alertView(alert, tr));
   const done = (request.query as RawParams).done;
   return reply.page(200, 'admin/alerts', {
-    ...common(services, request, reply, session, 'Alerts'),
+    ...(await common(services, request, reply, session, 'Alerts')),
     alerts,
     showAll,
     // closing an alert here comes back here (closeAlert reads `back`)
@@ -139,7 +138,7 @@ function machineView(machine: Machine, now: number, tr: Translator) {
   };
 }
 
-export function renderMachinePage(
+export async function renderMachinePage(
   services: WebisoServices,
   entries: PasswordEntriesRepository,
   request: FastifyRequest,
@@ -147,28 +146,37 @@ export function renderMachinePage(
   session: SsoSession,
   machine: Machine,
   form?: FormState,
-): FastifyReply {
+): Promise<FastifyReply> {
   const now = nowSeconds(services);
   const { sightings, alerts, repository } = services.machines;
   const period = timelinePeriod(request.query as RawParams);
   const start = now - period.days * DAY;
-  const machineAlerts = alerts.forMachine(machine.fqdn);
   const done = (request.query as RawParams).done;
-  const enrollment = services.machines.operations.pendingEnrollmentOf(machine.fqdn);
   const tr = translatorOf(request);
+  // independent reads, side by side (on PostgreSQL over several connections)
+  const [page, machineAlerts, enrollment, events, addresses, recent, lanes, mint] = await Promise.all([
+    common(services, request, reply, session, machine.fqdn),
+    alerts.forMachine(machine.fqdn),
+    services.machines.operations.pendingEnrollmentOf(machine.fqdn),
+    repository.events(machine.fqdn),
+    sightings.addresses(machine.fqdn),
+    sightings.recent(machine.fqdn, 50),
+    consoleQueries(services.store.db).laneSightings(machine.fqdn, start, timelineSlotSeconds(start, now)),
+    mintPermission(services, entries, session, machine.fqdn),
+  ]);
   return reply.page(form?.problem.statusCode ?? 200, 'admin/machine', {
-    ...common(services, request, reply, session, machine.fqdn),
+    ...page,
     form: formView(form, tr),
     enrollment: enrollment && { ...enrollment, createdAt: formatTime(enrollment.createdAt), expiresAt: formatTime(enrollment.expiresAt) },
     machine: machineView(machine, now, tr),
-    events: repository.events(machine.fqdn).map((event) => ({ ...event, at: formatTime(event.at) })),
-    addresses: sightings.addresses(machine.fqdn).map((address) => ({ ...address, firstSeen: formatTime(address.firstSeen), lastSeen: formatTime(address.lastSeen) })),
-    recent: sightings.recent(machine.fqdn, 50).map((sighting) => ({ ...sighting, at: formatTime(sighting.at) })),
+    events: events.map((event) => ({ ...event, at: formatTime(event.at) })),
+    addresses: addresses.map((address) => ({ ...address, firstSeen: formatTime(address.firstSeen), lastSeen: formatTime(address.lastSeen) })),
+    recent: recent.map((sighting) => ({ ...sighting, at: formatTime(sighting.at) })),
     alerts: machineAlerts.map((alert) => alertView(alert, tr)),
-    timeline: renderTimeline(consoleQueries(services.db).laneSightings(machine.fqdn, start, timelineSlotSeconds(start, now)), machineAlerts, { start, end: now, grouping: period.by }, tr),
+    timeline: renderTimeline(lanes, machineAlerts, { start, end: now, grouping: period.by }, tr),
     period,
     periods: TIMELINE_PERIODS,
-    mint: mintPermission(services, entries, session, machine.fqdn),
+    mint,
     reauthUrl: adminLoginUrl(`/admin/machines/${machine.fqdn}`),
     maxLifetimeDays: services.config.machines.maxLifetimeDays,
     done: form ? undefined : doneMessage(DONE_MESSAGES, done, tr),

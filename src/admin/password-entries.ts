@@ -1,4 +1,5 @@
-import type { Db } from '../db/database.ts';
+import { atomically } from '../db/atomically.ts';
+import type { Queryable } from '../store/store.ts';
 
 /** How far apart (seconds) a password entry and the session it started may be stamped. */
 const STAMP_TOLERANCE_SECONDS = 2;
@@ -12,25 +13,32 @@ export type PasswordEntriesRepository = ReturnType<typeof createPasswordEntriesR
  * sessions table keeps roles only; mint-policy rules may name groups, so the admin pages look the
  * groups up by (username, the session's auth_time).
  */
-export function createPasswordEntriesRepository(db: Db) {
-  const insert = db.prepare('INSERT OR REPLACE INTO admin_password_entries (username, at, groups, client_ip) VALUES (?, ?, ?, ?)');
-  const purge = db.prepare('DELETE FROM admin_password_entries WHERE username = ? AND at < ?');
-  const select = db.prepare<[string, number, number], string>(
-    'SELECT groups FROM admin_password_entries WHERE username = ? AND at BETWEEN ? AND ? ORDER BY at DESC LIMIT 1',
-  ).pluck();
-  const record = db.transaction((username: string, at: number, groups: readonly string[], clientIp: string) => {
-    purge.run(username, at - KEEP_SECONDS);
-    insert.run(username, at, JSON.stringify(groups), clientIp);
-  });
-
+export function createPasswordEntriesRepository(db: Queryable) {
   return {
-    record(username: string, at: number, groups: readonly string[], clientIp: string): void {
-      record(username, at, groups, clientIp);
+    async record(username: string, at: number, groups: readonly string[], clientIp: string): Promise<void> {
+      const row = { username, at, groups: JSON.stringify(groups), client_ip: clientIp };
+      await atomically(db, async (trx) => {
+        await trx.deleteFrom('admin_password_entries').where('username', '=', username).where('at', '<', at - KEEP_SECONDS).execute();
+        // a second entry in the same second replaces the first (the key is username and at)
+        await trx
+          .insertInto('admin_password_entries')
+          .values(row)
+          .onConflict((conflict) => conflict.columns(['username', 'at']).doUpdateSet({ groups: row.groups, client_ip: row.client_ip }))
+          .execute();
+      });
     },
     /** The groups recorded at the password entry that started a session; undefined when it was not an admin login. */
-    groupsAt(username: string, authTime: number): string[] | undefined {
-      const value = select.get(username, authTime - STAMP_TOLERANCE_SECONDS, authTime + STAMP_TOLERANCE_SECONDS);
-      return value === undefined ? undefined : (JSON.parse(value) as string[]);
+    async groupsAt(username: string, authTime: number): Promise<string[] | undefined> {
+      const row = await db
+        .selectFrom('admin_password_entries')
+        .select('groups')
+        .where('username', '=', username)
+        .where('at', '>=', authTime - STAMP_TOLERANCE_SECONDS)
+        .where('at', '<=', authTime + STAMP_TOLERANCE_SECONDS)
+        .orderBy('at', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      return row === undefined ? undefined : (JSON.parse(row.groups) as string[]);
     },
   };
 }

@@ -39,7 +39,7 @@ function registerPages(scope: FastifyInstance, entries: PasswordEntriesRepositor
   scope.get('/admin/history', async (request, reply) => renderHistory(services, request, reply, adminOf(request)));
   scope.get('/admin/expiring', async (request, reply) => renderExpiring(services, request, reply, adminOf(request)));
   scope.get('/admin/alerts', async (request, reply) => renderAlerts(services, request, reply, adminOf(request)));
-  scope.get('/admin/machines/:fqdn', async (request, reply) => renderMachinePage(services, entries, request, reply, adminOf(request), machineFromParams(services, request)));
+  scope.get('/admin/machines/:fqdn', async (request, reply) => renderMachinePage(services, entries, request, reply, adminOf(request), await machineFromParams(services, request)));
 }
 
 function registerActions(scope: FastifyInstance, entries: PasswordEntriesRepository): void {
@@ -58,7 +58,7 @@ function registerActions(scope: FastifyInstance, entries: PasswordEntriesReposit
 /** /admin: the machines' version table, history, sightings, alerts and enrollment links, for users with the admin role. */
 export const adminRoutes = fp(
   async (app: FastifyInstance) => {
-    const entries = createPasswordEntriesRepository(app.webiso.db);
+    const entries = createPasswordEntriesRepository(app.webiso.store.db);
     app.decorateRequest('adminSession', null);
     registerAdminLoginRoutes(app, entries);
     await app.register(async (scope) => {

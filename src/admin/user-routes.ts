@@ -31,13 +31,13 @@ function usernameParam(request: FastifyRequest): string {
 
 const userPath = (username: string) => `/admin/users/${encodeURIComponent(username)}`;
 
-function renderUser(services: WebisoServices, request: FastifyRequest, reply: FastifyReply, username: string) {
+async function renderUser(services: WebisoServices, request: FastifyRequest, reply: FastifyReply, username: string) {
   const now = nowSeconds(services);
-  const sessions = services.sessions.ofUser(username).filter((session) => session.absoluteExpiresAt > now);
-  const account = services.users.find(username);
+  const sessions = (await services.sessions.ofUser(username)).filter((session) => session.absoluteExpiresAt > now);
+  const account = await services.users.find(username);
   const done = doneMessage(DONE, (request.query as { done?: unknown }).done, translatorOf(request));
   return reply.page(200, 'admin/user', {
-    ...common(services, request, reply, adminOf(request), `User ${username}`),
+    ...(await common(services, request, reply, adminOf(request), `User ${username}`)),
     username,
     path: userPath(username),
     account: account ? { disabled: account.disabled, roles: account.roles.join(', ') || '—' } : undefined,
@@ -51,21 +51,21 @@ function finish(request: FastifyRequest, reply: FastifyReply, username: string, 
   return reply.redirect(`${userPath(username)}?done=${outcome}`, 303);
 }
 
-function endEverySession(services: WebisoServices, request: FastifyRequest, reply: FastifyReply) {
+async function endEverySession(services: WebisoServices, request: FastifyRequest, reply: FastifyReply) {
   const { session } = adminForm(services, request);
   const username = usernameParam(request);
-  const { sessions } = endSessionsOfUser(services, username, 'admin', { log: request.log, clientIp: request.ip });
+  const { sessions } = await endSessionsOfUser(services, username, 'admin', { log: request.log, clientIp: request.ip });
   request.log.warn({ event: 'user.sessions_ended', username, by: session.username, sessions }, 'user.sessions_ended');
   // the admin's own session among them: the redirect then asks the admin to log in again
   return finish(request, reply, username, 'sessions-ended', sessions);
 }
 
-function setDisabled(services: WebisoServices, request: FastifyRequest, reply: FastifyReply, disabled: boolean) {
+async function setDisabled(services: WebisoServices, request: FastifyRequest, reply: FastifyReply, disabled: boolean) {
   const { session } = adminForm(services, request);
   const username = usernameParam(request);
-  if (!services.users.find(username)) throw new InvalidRequestError(`There is no local account named ${username}.`);
-  services.users.setDisabled(username, disabled, new Date(services.now()));
-  const { sessions } = disabled ? endSessionsOfUser(services, username, 'account_disabled', { log: request.log, clientIp: request.ip }) : { sessions: 0 };
+  if (!(await services.users.find(username))) throw new InvalidRequestError(`There is no local account named ${username}.`);
+  await services.users.setDisabled(username, disabled, new Date(services.now()));
+  const { sessions } = disabled ? await endSessionsOfUser(services, username, 'account_disabled', { log: request.log, clientIp: request.ip }) : { sessions: 0 };
   request.log.warn({ event: disabled ? 'user.disabled' : 'user.enabled', username, by: session.username }, disabled ? 'user.disabled' : 'user.enabled');
   return finish(request, reply, username, disabled ? 'disabled' : 'enabled', sessions);
 }
@@ -75,7 +75,7 @@ export function registerUserRoutes(scope: FastifyInstance): void {
   scope.get('/admin/users', async (request, reply) => {
     const name = (request.query as { name?: unknown }).name;
     if (typeof name === 'string' && name.trim() !== '') return reply.redirect(userPath(usernameParam(request)), 303);
-    return reply.page(200, 'admin/users', { ...common(services, request, reply, adminOf(request), 'Users'), users: services.users.list().map((user) => ({ ...user, path: userPath(user.username) })) });
+    return reply.page(200, 'admin/users', { ...(await common(services, request, reply, adminOf(request), 'Users')), users: (await services.users.list()).map((user) => ({ ...user, path: userPath(user.username) })) });
   });
   scope.get('/admin/users/:name', async (request, reply) => renderUser(services, request, reply, usernameParam(request)));
   scope.post('/admin/users/:name/logout', async (request, reply) => endEverySession(services, request, reply));

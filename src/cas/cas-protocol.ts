@@ -24,12 +24,12 @@ function checkReleasable(subject: Subject): void {
   }
 }
 
-function issueTicket({ services, http, reply, request }: LoginStep<CasLoginRequest>, identity: Identity): FastifyReply {
+async function issueTicket({ services, http, reply, request }: LoginStep<CasLoginRequest>, identity: Identity): Promise<FastifyReply> {
   checkReleasable(identity.subject);
   const ticket = newServiceTicket();
   const now = nowSeconds(services);
   const idHash = hashTicket(ticket);
-  services.casTickets.save(idHash, {
+  await services.casTickets.save(idHash, {
     appId: request.app.id,
     service: request.service.service,
     subject: identity.subject,

@@ -6,6 +6,7 @@ import { bodyParams, refusePasswordInUrl, type RawParams } from '../login/granti
 import { showLogoutConfirmation } from '../login/logout-routes.ts';
 import type { WebisoServices } from '../services.ts';
 import { recordParticipant } from '../logout/session-index.ts';
+import { isStoreUnavailable } from '../store/unavailable.ts';
 import { casProtocol } from './cas-protocol.ts';
 import { parseCasLogin } from './cas-request.ts';
 import { CasInternalError, CasValidationError } from './errors.ts';
@@ -32,27 +33,39 @@ function startCasLogin(services: WebisoServices, http: FastifyRequest, reply: Fa
  * The validated ticket joins the session index: CAS single logout names it as SessionIndex, so it
  * is kept (now useless for validation) only for services that asked for single logout.
  */
-function recordValidatedService(services: WebisoServices, ticket: StoredTicket, ticketString: string): void {
+async function recordValidatedService(services: WebisoServices, ticket: StoredTicket, ticketString: string): Promise<void> {
   const app = services.config.apps.find((candidate) => candidate.id === ticket.appId);
   const singleLogout = app?.cas?.singleLogout === true;
-  recordParticipant(services, { sid: ticket.sid, appId: ticket.appId, protocol: 'cas', subject: ticket.subject, casService: ticket.service, ...(singleLogout ? { casTicket: ticketString } : {}) });
+  await recordParticipant(services, { sid: ticket.sid, appId: ticket.appId, protocol: 'cas', subject: ticket.subject, casService: ticket.service, ...(singleLogout ? { casTicket: ticketString } : {}) });
+}
+
+const STORE_DOWN = 'The login server cannot reach its database right now; try again in a minute.';
+
+/** Our own fault, in CAS's words (a 503 in the endpoint's format): the database down or busy, or a bug. */
+function internalError(http: FastifyRequest, reply: FastifyReply, err: unknown): CasInternalError {
+  if (isStoreUnavailable(err)) {
+    http.log.warn({ event: 'store.unavailable', err: { code: (err as { code?: unknown }).code, message: (err as Error).message } }, 'the store did not answer');
+    void reply.header('retry-after', '30');
+    return new CasInternalError(STORE_DOWN);
+  }
+  http.log.error({ event: 'server.error', err }, 'CAS validation failed');
+  return new CasInternalError('The ticket could not be validated because of a problem on the login server; try again.');
 }
 
 /** Every answer is in the endpoint's format, malformed requests and our own faults included; never the ticket in a log. */
-function answerValidation(services: WebisoServices, http: FastifyRequest, reply: FastifyReply, endpoint: (typeof VALIDATION_ENDPOINTS)[number]) {
+async function answerValidation(services: WebisoServices, http: FastifyRequest, reply: FastifyReply, endpoint: (typeof VALIDATION_ENDPOINTS)[number]) {
   const params = http.query as RawParams;
   const format = validationFormat(params, endpoint.format, endpoint.formatParameter);
   const where = { clientIp: http.ip, detail: `endpoint=${endpoint.path}` };
   let rendered;
   try {
-    const { ticket, identity, ticketString } = validateTicket(services, params, endpoint.formatParameter);
-    recordValidatedService(services, ticket, ticketString);
+    const { ticket, identity, ticketString } = await validateTicket(services, params, endpoint.formatParameter);
+    await recordValidatedService(services, ticket, ticketString);
     services.audit.record({ event: 'cas.ticket.validated', username: identity.user, appId: ticket.appId, flavor: ticket.flavor, ...where, detail: `${where.detail} kind=${ticket.subject.kind}` }, http.log);
     rendered = renderSuccess(format, identity);
     reply.code(200);
   } catch (err) {
-    const error = err instanceof CasValidationError ? err : new CasInternalError('The ticket could not be validated because of a problem on the login server; try again.');
-    if (error instanceof CasInternalError) http.log.error({ event: 'server.error', err }, 'CAS validation failed');
+    const error = err instanceof CasValidationError ? err : internalError(http, reply, err);
     services.audit.record({ event: 'cas.ticket.refused', ...where, detail: `${where.detail} code=${error.casCode}` }, http.log);
     rendered = renderFailure(format, error);
     reply.code(error.statusCode);

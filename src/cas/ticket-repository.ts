@@ -1,5 +1,7 @@
-import type { Db } from '../db/database.ts';
+import type { Selectable } from 'kysely';
 import type { Subject } from '../login/login-request.ts';
+import type { Queryable } from '../store/store.ts';
+import type { Tables } from '../store/tables.ts';
 
 /** A stored service ticket, as validation sees it after consuming it. */
 export interface StoredTicket {
@@ -14,52 +16,59 @@ export interface StoredTicket {
   readonly expiresAt: number;
 }
 
-interface TicketRow {
-  app_id: string;
-  service: string;
-  subject: string;
-  flavor: string;
-  from_new_login: number;
-  sid: string;
-  created_at: number;
-  expires_at: number;
-}
+type TicketRow = Pick<Selectable<Tables['cas_tickets']>, 'app_id' | 'service' | 'subject' | 'flavor' | 'from_new_login' | 'sid' | 'created_at' | 'expires_at'>;
 
 export interface TicketRepository {
-  save(idHash: string, ticket: StoredTicket): void;
-  /** Deletes and returns the ticket in one statement: of any number of concurrent validations, one gets it. */
-  consume(idHash: string): StoredTicket | undefined;
-  purgeExpired(nowSeconds: number): number;
+  save(idHash: string, ticket: StoredTicket): Promise<void>;
+  /** Deletes and returns the ticket in one statement: of any number of concurrent validations, on any host, one gets it. */
+  consume(idHash: string): Promise<StoredTicket | undefined>;
+  purgeExpired(nowSeconds: number): Promise<number>;
 }
 
-export function createTicketRepository(db: Db): TicketRepository {
-  const insert = db.prepare(
-    'INSERT INTO cas_tickets (id_hash, app_id, service, subject, flavor, from_new_login, sid, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-  );
-  const take = db.prepare<[string], TicketRow>(
-    'DELETE FROM cas_tickets WHERE id_hash = ? RETURNING app_id, service, subject, flavor, from_new_login, sid, created_at, expires_at',
-  );
-  const purge = db.prepare('DELETE FROM cas_tickets WHERE expires_at < ?');
+function toTicket(row: TicketRow): StoredTicket {
   return {
-    save(idHash, ticket) {
-      insert.run(idHash, ticket.appId, ticket.service, JSON.stringify(ticket.subject), ticket.flavor, ticket.fromNewLogin ? 1 : 0, ticket.sid, ticket.createdAt, ticket.expiresAt);
+    appId: row.app_id,
+    service: row.service,
+    subject: JSON.parse(row.subject) as Subject,
+    flavor: row.flavor,
+    fromNewLogin: row.from_new_login === 1,
+    // every ticket since migration 005 names its session
+    sid: row.sid ?? '',
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+  };
+}
+
+export function createTicketRepository(db: Queryable): TicketRepository {
+  return {
+    async save(idHash, ticket) {
+      await db
+        .insertInto('cas_tickets')
+        .values({
+          id_hash: idHash,
+          app_id: ticket.appId,
+          service: ticket.service,
+          subject: JSON.stringify(ticket.subject),
+          flavor: ticket.flavor,
+          from_new_login: ticket.fromNewLogin ? 1 : 0,
+          sid: ticket.sid,
+          created_at: ticket.createdAt,
+          expires_at: ticket.expiresAt,
+        })
+        .execute();
     },
-    consume(idHash) {
-      const row = take.get(idHash);
-      if (!row) return undefined;
-      return {
-        appId: row.app_id,
-        service: row.service,
-        subject: JSON.parse(row.subject) as Subject,
-        flavor: row.flavor,
-        fromNewLogin: row.from_new_login === 1,
-        sid: row.sid,
-        createdAt: row.created_at,
-        expiresAt: row.expires_at,
-      };
+    async consume(idHash) {
+      // DELETE … RETURNING: the row comes back to exactly one statement, whatever the engine
+      const row = await db
+        .deleteFrom('cas_tickets')
+        .where('id_hash', '=', idHash)
+        .returning(['app_id', 'service', 'subject', 'flavor', 'from_new_login', 'sid', 'created_at', 'expires_at'])
+        .executeTakeFirst();
+      return row ? toTicket(row) : undefined;
     },
-    purgeExpired(nowSeconds) {
-      return purge.run(nowSeconds).changes;
+    async purgeExpired(nowSeconds) {
+      const result = await db.deleteFrom('cas_tickets').where('expires_at', '<', nowSeconds).executeTakeFirst();
+      return Number(result.numDeletedRows);
     },
   };
 }

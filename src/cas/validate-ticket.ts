@@ -35,7 +35,7 @@ export interface ValidatedTicket {
 }
 
 /** Takes the ticket out of the store before anything else is checked: one attempt, whatever its outcome. */
-function burn(services: WebisoServices, ticket: string | undefined): StoredTicket | undefined {
+async function burn(services: WebisoServices, ticket: string | undefined): Promise<StoredTicket | undefined> {
   if (ticket === undefined || ticket.length > MAX_TICKET_LENGTH || !TICKET_SHAPE.test(ticket)) return undefined;
   return services.casTickets.consume(hashTicket(ticket));
 }
@@ -45,9 +45,9 @@ function burn(services: WebisoServices, ticket: string | undefined): StoredTicke
  * for exactly the service string it was issued for, and — with renew — issued right after a
  * password (CAS 3.0 §2.5.1), never from the SSO session or a machine cookie.
  */
-export function validateTicket(services: WebisoServices, params: RawParams, formatParameter: boolean): ValidatedTicket {
+export async function validateTicket(services: WebisoServices, params: RawParams, formatParameter: boolean): Promise<ValidatedTicket> {
   const ticketParam = params.ticket;
-  const stored = burn(services, typeof ticketParam === 'string' ? ticketParam : undefined);
+  const stored = await burn(services, typeof ticketParam === 'string' ? ticketParam : undefined);
   const ticket = once(params, 'ticket');
   const service = once(params, 'service');
   const renew = once(params, 'renew');

@@ -16,12 +16,12 @@ export function registerEnrollmentCommands(machine: Command): void {
     .option('--days <n>', 'cookie lifetime in days (default and maximum: machines.maxLifetimeDays)')
     .option(...BY_OPTION)
     .action(async (fqdn: string, options: { days?: string; by?: string }) =>
-      withMachines((machines, config) => {
-        const target = existingMachine(machines, fqdn).fqdn;
+      withMachines(async (machines, config) => {
+        const target = (await existingMachine(machines, fqdn)).fqdn;
         const maxDays = config.machines.maxLifetimeDays;
         const days = options.days === undefined ? maxDays : parseCount(options.days, '--days', maxDays, 'a number of days');
-        const replaced = machines.operations.pendingEnrollmentOf(target);
-        const enrollment = machines.operations.createEnrollment(target, days, actorOf(options));
+        const replaced = await machines.operations.pendingEnrollmentOf(target);
+        const enrollment = await machines.operations.createEnrollment(target, days, actorOf(options));
         print(enrollment.url);
         if (replaced) console.error(`the earlier link ${replaced.tag} of ${target} is cancelled`);
         console.error(`open it in the kiosk's own browser before ${time(enrollment.expiresAt)}; it works once`);
@@ -32,8 +32,8 @@ export function registerEnrollmentCommands(machine: Command): void {
     .description('list the enrollment links that can still be used')
     .option('--json', 'machine-readable output (times in unix seconds)')
     .action(async (options: { json?: boolean }) =>
-      withMachines((machines) => {
-        const pending = machines.operations.pendingEnrollments();
+      withMachines(async (machines) => {
+        const pending = await machines.operations.pendingEnrollments();
         if (options.json) return print(JSON.stringify(pending, null, 2));
         if (pending.length === 0) return print('no pending enrollment links');
         printTable(
@@ -48,10 +48,10 @@ export function registerEnrollmentCommands(machine: Command): void {
     .option('--reason <text>', 'recorded in the history')
     .option(...BY_OPTION)
     .action(async (fqdn: string, options: { reason?: string; by?: string }) =>
-      withMachines((machines) => {
-        const target = existingMachine(machines, fqdn).fqdn;
-        if (!machines.operations.pendingEnrollmentOf(target)) throw new CliError(`machine ${target} has no pending enrollment link`);
-        const cancelled = machines.operations.cancelEnrollment(target, actorOf(options), parseReason(options.reason));
+      withMachines(async (machines) => {
+        const target = (await existingMachine(machines, fqdn)).fqdn;
+        if (!(await machines.operations.pendingEnrollmentOf(target))) throw new CliError(`machine ${target} has no pending enrollment link`);
+        const cancelled = await machines.operations.cancelEnrollment(target, actorOf(options), parseReason(options.reason));
         print(`cancelled the enrollment link ${cancelled.tag} of machine ${target}`);
       }),
     );

@@ -1,4 +1,5 @@
 import { WebisoError } from '../errors.ts';
+import { isStoreUnavailable } from '../store/unavailable.ts';
 
 /**
  * A user-facing CLI error: printed as one `webiso: …` line without a stack trace, exit status 1.
@@ -14,6 +15,10 @@ export class CliError extends Error {}
  */
 export function cliMessage(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
+  if (isStoreUnavailable(error)) {
+    const { code } = error as { code?: unknown };
+    return `the database did not answer (${typeof code === 'string' ? code : error.message}): try again once it is back`;
+  }
   if (!(error instanceof WebisoError)) return error.message;
   const text = error.description.replace(/\.$/, '');
   return /^[A-Z][a-z]/.test(text) ? text[0]!.toLowerCase() + text.slice(1) : text;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { createKeysRepository } from '../keys/keys-repository.ts';
 import type { SigningAlgorithm } from '../keys/keystore.ts';
-import { keystoreFor, withDb } from './context.ts';
+import { keystoreFor, withStore } from './context.ts';
 import { CliError } from './errors.ts';
 import { print, printTable, time } from './output.ts';
 
@@ -20,19 +20,25 @@ export function registerKeyCommands(program: Command): void {
     .description('add a new grant signing key; the old public key stays published until its grants have expired')
     .option('--alg <alg>', 'EdDSA or ES256 (default: grant.algorithm from the config)')
     .action(async (options: { alg?: string }) =>
-      withDb(async (db, config) => {
+      withStore(async (store, config) => {
         const alg = (options.alg ?? config.grant.algorithm) as SigningAlgorithm;
         if (!ALGORITHMS.includes(alg)) throw new CliError(`invalid --alg "${options.alg}": use EdDSA or ES256`);
-        print(`new grant signing key ${await keystoreFor(db, config).rotate('grant', alg)} (${alg}) is now active`);
+        const keystore = keystoreFor(store.db, config);
+        try {
+          // running servers sign with it within their key cache period (5 s)
+          print(`new grant signing key ${await keystore.rotate('grant', alg)} (${alg}) is now active`);
+        } finally {
+          keystore.close();
+        }
       }),
     );
   keys
     .command('list')
     .description('list signing keys and whether they are published')
     .action(async () =>
-      withDb((db) => {
+      withStore(async (store) => {
         const now = Math.floor(Date.now() / 1000);
-        const rows = createKeysRepository(db).all();
+        const rows = await createKeysRepository(store.db).all();
         if (rows.length === 0) return print('no keys yet: they are created on first start');
         printTable(
           ['KID', 'PURPOSE', 'ALGORITHM', 'CREATED', 'STATE'],

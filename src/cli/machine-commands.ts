@@ -19,11 +19,11 @@ function registerAddAndUpdate(machine: Command): void {
     .option('--entitlement <name>', 'an entitlement released with its grants (repeatable)', collect)
     .option(...BY_OPTION)
     .action(async (fqdn: string, options: { location?: string; network?: string[]; entitlement?: string[]; by?: string }) =>
-      withMachines((machines) => {
+      withMachines(async (machines) => {
         const name = machineName(fqdn);
-        if (machines.repository.find(name)) throw new CliError(`machine "${name}" already exists`);
+        if (await machines.repository.find(name)) throw new CliError(`machine "${name}" already exists`);
         const details = { location: options.location, networks: options.network ?? [], entitlements: options.entitlement ?? [] };
-        const added = machines.operations.add(name, details, actorOf(options));
+        const added = await machines.operations.add(name, details, actorOf(options));
         print(`added machine ${added.fqdn} (version 0); install a cookie with \`webiso machine enroll ${added.fqdn}\` or from the admin pages`);
       }),
     );
@@ -37,14 +37,14 @@ function registerAddAndUpdate(machine: Command): void {
     .option('--clear-entitlements', 'remove all entitlements')
     .option(...BY_OPTION)
     .action(async (fqdn: string, options: { location?: string; network?: string[]; clearNetworks?: boolean; entitlement?: string[]; clearEntitlements?: boolean; by?: string }) =>
-      withMachines((machines) => {
-        const target = existingMachine(machines, fqdn).fqdn;
+      withMachines(async (machines) => {
+        const target = (await existingMachine(machines, fqdn)).fqdn;
         const details = {
           ...(options.location !== undefined ? { location: options.location } : {}),
           ...(options.network || options.clearNetworks ? { networks: options.network ?? [] } : {}),
           ...(options.entitlement || options.clearEntitlements ? { entitlements: options.entitlement ?? [] } : {}),
         };
-        printTable(MACHINE_HEADERS, [machineRow(machines.operations.update(target, details, actorOf(options)))]);
+        printTable(MACHINE_HEADERS, [machineRow(await machines.operations.update(target, details, actorOf(options)))]);
       }),
     );
 }
@@ -56,10 +56,10 @@ function registerVersionAndStatus(machine: Command): void {
     .option(...REASON_OPTION)
     .option(...BY_OPTION)
     .action(async (fqdn: string, options: { reason?: string; by?: string }) =>
-      withServices((services, log) => {
-        const target = existingMachine(services.machines, fqdn).fqdn;
-        const revoked = services.machines.operations.revoke(target, actorOf(options), parseReason(options.reason));
-        endSessionsOfMachine(services, target, 'machine_revoked', { log });
+      withServices(async (services, log) => {
+        const target = (await existingMachine(services.machines, fqdn)).fqdn;
+        const revoked = await services.machines.operations.revoke(target, actorOf(options), parseReason(options.reason));
+        await endSessionsOfMachine(services, target, 'machine_revoked', { log });
         print(`revoked every cookie of machine ${revoked.fqdn}: version is now ${revoked.version}`);
       }),
     );
@@ -70,10 +70,10 @@ function registerVersionAndStatus(machine: Command): void {
       .option(...REASON_OPTION)
       .option(...BY_OPTION)
       .action(async (fqdn: string, options: { reason?: string; by?: string }) =>
-        withServices((services, log) => {
-          const target = existingMachine(services.machines, fqdn).fqdn;
-          const changed = services.machines.operations[name](target, actorOf(options), parseReason(options.reason));
-          if (name === 'suspend') endSessionsOfMachine(services, target, 'machine_revoked', { log });
+        withServices(async (services, log) => {
+          const target = (await existingMachine(services.machines, fqdn)).fqdn;
+          const changed = await services.machines.operations[name](target, actorOf(options), parseReason(options.reason));
+          if (name === 'suspend') await endSessionsOfMachine(services, target, 'machine_revoked', { log });
           print(changed ? `${verb} machine ${target}` : `machine ${target} already was ${state}: nothing changed`);
         }),
       );
@@ -86,8 +86,8 @@ function registerGlobal(machine: Command): void {
     .description('refuse every machine cookie issued before TIME (ISO 8601 with a zone, or "now"); the cutoff only moves later')
     .option(...BY_OPTION)
     .action(async (cutoffText: string, options: { by?: string }) =>
-      withMachines((machines) => {
-        const cutoff = machines.operations.setInvalidBefore(parseCutoff(cutoffText, Date.now()), actorOf(options));
+      withMachines(async (machines) => {
+        const cutoff = await machines.operations.setInvalidBefore(parseCutoff(cutoffText, Date.now()), actorOf(options));
         print(`machine cookies issued before ${time(cutoff)} are refused from now on`);
       }),
     );

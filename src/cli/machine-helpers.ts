@@ -32,9 +32,9 @@ export function machineName(value: string): string {
 }
 
 /** A machine that exists, by the name typed on the command line. */
-export function existingMachine(machines: MachineServices, fqdn: string): Machine {
+export async function existingMachine(machines: MachineServices, fqdn: string): Promise<Machine> {
   const name = machineName(fqdn);
-  const machine = machines.repository.find(name);
+  const machine = await machines.repository.find(name);
   if (!machine) throw new CliError(`no such machine "${name}"`);
   return machine;
 }

@@ -32,11 +32,10 @@ function registerList(machine: Command): void {
     .option('--expiring <days>', 'only cookies expiring within this many days')
     .option(...JSON_OPTION)
     .action(async (options: { status?: string; expiring?: string; json?: boolean }) =>
-      withMachines((machines) => {
+      withMachines(async (machines) => {
         if (options.status !== undefined && options.status !== 'active' && options.status !== 'suspended') throw new CliError(`invalid --status "${options.status}": use active or suspended`);
         const horizon = options.expiring === undefined ? undefined : Math.floor(Date.now() / 1000) + parseCount(options.expiring, '--expiring', MAX_EXPIRING_DAYS, 'a number of days') * DAY;
-        const rows = machines.repository
-          .list()
+        const rows = (await machines.repository.list())
           .filter((row) => options.status === undefined || row.status === options.status)
           .filter((row) => horizon === undefined || (row.expiresAt !== null && row.expiresAt <= horizon));
         if (options.json) return print(JSON.stringify(rows, null, 2));
@@ -52,12 +51,12 @@ function registerShow(machine: Command): void {
     .description("a machine's details, cookie history, claimed addresses and alerts")
     .option(...JSON_OPTION)
     .action(async (fqdn: string, options: { json?: boolean }) =>
-      withMachines((machines) => {
-        const found = existingMachine(machines, fqdn);
-        const events = machines.repository.events(found.fqdn);
-        const addresses = machines.sightings.addresses(found.fqdn);
-        const alerts = machines.alerts.forMachine(found.fqdn);
-        const enrollment = machines.operations.pendingEnrollmentOf(found.fqdn) ?? null;
+      withMachines(async (machines) => {
+        const found = await existingMachine(machines, fqdn);
+        const events = await machines.repository.events(found.fqdn);
+        const addresses = await machines.sightings.addresses(found.fqdn);
+        const alerts = await machines.alerts.forMachine(found.fqdn);
+        const enrollment = (await machines.operations.pendingEnrollmentOf(found.fqdn)) ?? null;
         if (options.json) return print(JSON.stringify({ machine: found, events, addresses, alerts, enrollment }, null, 2));
         printTable(MACHINE_HEADERS, [machineRow(found)]);
         print(`location: ${found.location ?? '-'}\nnetworks: ${found.networks.join(', ') || '-'}\nentitlements: ${found.entitlements.join(', ') || '-'}`);
@@ -83,10 +82,10 @@ function registerSightings(machine: Command): void {
     .option('--limit <n>', 'how many recent presentations to show', '50')
     .option(...JSON_OPTION)
     .action(async (fqdn: string, options: { limit: string; json?: boolean }) =>
-      withMachines((machines) => {
+      withMachines(async (machines) => {
         const target = machineName(fqdn);
-        const addresses = machines.sightings.addresses(target);
-        const recent = machines.sightings.recent(target, parseCount(options.limit, '--limit', MAX_SIGHTINGS));
+        const addresses = await machines.sightings.addresses(target);
+        const recent = await machines.sightings.recent(target, parseCount(options.limit, '--limit', MAX_SIGHTINGS));
         if (options.json) return print(JSON.stringify({ addresses, recent }, null, 2));
         print(`addresses claimed by ${target}:`);
         printTable(ADDRESS_HEADERS, addresses.map(addressRow), '  ');
@@ -106,16 +105,16 @@ function registerAlerts(machine: Command): void {
     .option(...BY_OPTION)
     .option(...JSON_OPTION)
     .action(async (options: { all?: boolean; machine?: string; close?: string; by?: string; json?: boolean }) =>
-      withMachines((machines) => {
+      withMachines(async (machines) => {
         if (options.close !== undefined) {
           if (!/^[1-9][0-9]{0,14}$/.test(options.close)) throw new CliError(`invalid --close "${options.close}": use the number of an alert, as \`webiso machine alerts\` lists it`);
           const id = Number(options.close);
-          if (!machines.alerts.find(id)) throw new CliError(`no such alert #${id}`);
-          const closed = machines.operations.closeAlert(id, actorOf(options));
+          if (!(await machines.alerts.find(id))) throw new CliError(`no such alert #${id}`);
+          const closed = await machines.operations.closeAlert(id, actorOf(options));
           return print(`alert #${closed.id} (${closed.fqdn}, ${closed.rule}) is ${closed.status}`);
         }
         const target = options.machine === undefined ? undefined : machineName(options.machine);
-        const alerts = (target ? machines.alerts.forMachine(target, ALERTS_OF_ONE_MACHINE) : machines.alerts.list(options.all ? 'all' : 'open')).filter((alert) => options.all || alert.status === 'open');
+        const alerts = (await (target ? machines.alerts.forMachine(target, ALERTS_OF_ONE_MACHINE) : machines.alerts.list(options.all ? 'all' : 'open'))).filter((alert) => options.all || alert.status === 'open');
         if (options.json) return print(JSON.stringify(alerts, null, 2));
         if (alerts.length === 0) return print('no alerts');
         printTable(ALERT_HEADERS, alerts.map(alertRow));

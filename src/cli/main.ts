@@ -3,14 +3,16 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../config/load.ts';
-import { openAndMigrate } from '../db/database.ts';
+import type { WebisoConfig } from '../config/schema.ts';
 import { PACKAGE_ROOT } from '../ops/package-root.ts';
+import { openStore } from '../store/store.ts';
 import { registerConfigCommands } from './config-commands.ts';
 import { cliMessage } from './errors.ts';
 import { registerKeyCommands } from './key-commands.ts';
 import { registerMachineCommands } from './machine-commands.ts';
 import { print } from './output.ts';
 import { serve } from './serve.ts';
+import { registerStoreCommands } from './store-commands.ts';
 import { registerUserCommands } from './user-commands.ts';
 
 const PACKAGE = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
@@ -38,25 +40,35 @@ function configureProgram(program: Command): Command {
     .exitOverride();
 }
 
+/** The configured store as the person knows it, without a password. */
+function storeName({ store, dataDir }: WebisoConfig): string {
+  if (store.kind === 'sqlite') return `database ${store.path ?? join(dataDir, 'webiso.db')}`;
+  const where = store.url ? new URL(store.url) : undefined;
+  const server = where ? `${where.host}${where.pathname}` : `${store.host}${store.port ? `:${store.port}` : ''}/${store.database ?? ''}`;
+  return `PostgreSQL database ${server} (schema ${store.schema})`;
+}
+
 export function buildCli(): Command {
   const program = configureProgram(new Command('webiso').description('webiso: a Pubcookie-style web login server'));
   program
     .command('serve')
     .description('apply migrations, create keys if needed and start the login server')
     .option('--demo', 'also start the demo relying app (on WEBISO_DEMO_PORT)')
-    .action(async (options: { demo?: boolean }) => serve({ demo: options.demo === true }));
+    .option('--workers <n>', 'server processes on the one port (default: WEBISO_WORKERS, else the number of CPUs; 1 = no cluster)')
+    .action(async (options: { demo?: boolean; workers?: string }) => serve({ demo: options.demo === true, workers: options.workers }));
   program
     .command('migrate')
-    .description('apply pending database migrations')
+    .description('apply pending database migrations (SQLite or PostgreSQL, as configured)')
     .action(async () => {
       const { config } = loadConfig();
-      openAndMigrate(config.dataDir).close();
-      print(`database ${config.dataDir}/webiso.db is up to date`);
+      await (await openStore(config)).close();
+      print(`${storeName(config)} is up to date`);
     });
   registerUserCommands(program);
   registerKeyCommands(program);
   registerMachineCommands(program);
   registerConfigCommands(program);
+  registerStoreCommands(program);
   return program;
 }
 

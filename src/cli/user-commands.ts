@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { createUsersRepository, foldUsername, isValidLocalUsername, type UsersRepository } from '../db/users.ts';
 import { hashPassword } from '../verifiers/password-hash.ts';
 import { endSessionsOfUser } from '../logout/end-sessions.ts';
-import { withDb, withServices } from './context.ts';
+import { withServices, withStore } from './context.ts';
 import { CliError } from './errors.ts';
 import { print, printTable, time } from './output.ts';
 import { readNewPassword } from './read-password.ts';
@@ -18,9 +18,9 @@ function checkUsername(name: string): string {
 }
 
 /** The folded username of an existing account. */
-function existingUser(users: UsersRepository, name: string): string {
+async function existingUser(users: UsersRepository, name: string): Promise<string> {
   const username = checkUsername(name);
-  if (!users.find(username)) throw new CliError(`no such user "${username}"`);
+  if (!(await users.find(username))) throw new CliError(`no such user "${username}"`);
   return username;
 }
 
@@ -30,12 +30,12 @@ function registerAddAndPasswd(user: Command): void {
     .description('add a local account; the password is read from standard input or a prompt')
     .option('--role <role>', 'give the account a role, e.g. admin (repeatable)', collect)
     .action(async (name: string, options: { role?: string[] }) =>
-      withDb(async (db, config) => {
+      withStore(async (store, config) => {
         const username = checkUsername(name);
         const roles = checkGrantedRoles(options.role ?? [], config);
-        const users = createUsersRepository(db);
-        if (users.find(username)) throw new CliError(`user "${username}" already exists`);
-        users.add(username, await hashPassword(await readNewPassword()), roles, new Date());
+        const users = createUsersRepository(store.db);
+        if (await users.find(username)) throw new CliError(`user "${username}" already exists`);
+        await users.add(username, await hashPassword(await readNewPassword()), roles, new Date());
         print(`added user ${username}${roles.length ? ` with roles ${roles.join(', ')}` : ''}`);
       }),
     );
@@ -43,10 +43,10 @@ function registerAddAndPasswd(user: Command): void {
     .command('passwd <name>')
     .description("set an account's password, read from standard input or a prompt")
     .action(async (name: string) =>
-      withDb(async (db) => {
-        const users = createUsersRepository(db);
-        const username = existingUser(users, name);
-        users.setPasswordHash(username, await hashPassword(await readNewPassword()), new Date());
+      withStore(async (store) => {
+        const users = createUsersRepository(store.db);
+        const username = await existingUser(users, name);
+        await users.setPasswordHash(username, await hashPassword(await readNewPassword()), new Date());
         print(`changed the password of user ${username}`);
       }),
     );
@@ -58,11 +58,11 @@ function registerStateAndList(user: Command): void {
       .command(`${command} <name>`)
       .description(disabled ? 'disable an account: it cannot log in until enabled again' : 'enable a disabled account')
       .action(async (name: string) =>
-        withServices((services, log) => {
-          const username = existingUser(services.users, name);
-          services.users.setDisabled(username, disabled, new Date());
+        withServices(async (services, log) => {
+          const username = await existingUser(services.users, name);
+          await services.users.setDisabled(username, disabled, new Date());
           // a disabled account keeps no session anywhere (single logout of every app it used)
-          const ended = disabled ? endSessionsOfUser(services, username, 'account_disabled', { log }).sessions : 0;
+          const ended = disabled ? (await endSessionsOfUser(services, username, 'account_disabled', { log })).sessions : 0;
           print(`${command}d user ${username}${disabled ? `; ended ${ended} session${ended === 1 ? '' : 's'}` : ''}`);
         }),
       );
@@ -71,9 +71,9 @@ function registerStateAndList(user: Command): void {
     .command('logout <name>')
     .description("end every session of an account (local or directory), in webiso and in every app it used")
     .action(async (name: string) =>
-      withServices((services, log) => {
+      withServices(async (services, log) => {
         const username = checkUsername(name);
-        const { sessions, apps } = endSessionsOfUser(services, username, 'admin', { log });
+        const { sessions, apps } = await endSessionsOfUser(services, username, 'admin', { log });
         const names = [...new Set(apps.map((app) => app.name))];
         print(`ended ${sessions} session${sessions === 1 ? '' : 's'} of user ${username}${names.length ? `; applications told: ${names.join(', ')}` : ''}`);
       }),
@@ -82,8 +82,8 @@ function registerStateAndList(user: Command): void {
     .command('list')
     .description('list local accounts')
     .action(async () =>
-      withDb((db) => {
-        const rows = createUsersRepository(db).list();
+      withStore(async (store) => {
+        const rows = await createUsersRepository(store.db).list();
         if (rows.length === 0) return print('no users yet: add one with `webiso user add NAME --role admin`');
         printTable(
           ['USERNAME', 'STATE', 'ROLES', 'CREATED'],
@@ -100,17 +100,17 @@ function registerRole(user: Command): void {
     .option('--add <role>', 'role to add (repeatable)', collect)
     .option('--remove <role>', 'role to remove (repeatable)', collect)
     .action(async (name: string, options: { add?: string[]; remove?: string[] }) =>
-      withDb((db, config) => {
-        const users = createUsersRepository(db);
-        const username = existingUser(users, name);
+      withStore(async (store, config) => {
+        const username = await existingUser(createUsersRepository(store.db), name);
         const add = checkGrantedRoles(options.add ?? [], config);
         const remove = checkRemovedRoles(options.remove ?? []);
         if (add.length === 0 && remove.length === 0) throw new CliError('nothing to change: give --add ROLE or --remove ROLE');
-        db.transaction(() => {
-          for (const role of add) users.grantRole(username, role);
-          for (const role of remove) users.revokeRole(username, role);
-        })();
-        print(`user ${username} has roles: ${users.rolesOf(username).join(', ') || 'none'}`);
+        await store.transaction(async (trx) => {
+          const users = createUsersRepository(trx);
+          for (const role of add) await users.grantRole(username, role);
+          for (const role of remove) await users.revokeRole(username, role);
+        });
+        print(`user ${username} has roles: ${(await createUsersRepository(store.db).rolesOf(username)).join(', ') || 'none'}`);
       }),
     );
 }

@@ -8,6 +8,8 @@ import { buildLoginUrl } from './build-login-url.ts';
 import { parseCallbackForm } from './callback-form.ts';
 import { createMemoryEndedSessionStore } from './ended-session-store.ts';
 import { safeLocalPath } from './local-path.ts';
+import { createLoginLoopGuard } from './login-loop-guard.ts';
+import { stopLoginLoop } from './login-loop-page.ts';
 import { createLoginStateCodec, type LoginState } from './login-state.ts';
 import { cookieNames, cookieOptions } from './plugin-cookies.ts';
 import {
@@ -35,7 +37,8 @@ const MAX_SESSION_COOKIE_LENGTH = 3800;
 const webisoAuthPlugin: FastifyPluginAsync<WebisoAuthOptions> = async (fastify: FastifyInstance, options) => {
   const secure = options.secureCookies ?? true;
   const names = cookieNames(secure);
-  const cookies = cookieOptions(secure);
+  const loopGuard = createLoginLoopGuard(options.cookieSecret, options.loopGuard);
+  const cookies = cookieOptions(secure, loopGuard.settings.windowSeconds);
   const publicUrl = normalizePublicUrl(options.publicUrl);
   const { callbackPath, logoutPath, backchannelPath } = resolvePaths(options);
   const returnUrl = publicUrl + callbackPath;
@@ -121,7 +124,11 @@ const webisoAuthPlugin: FastifyPluginAsync<WebisoAuthOptions> = async (fastify: 
     request.webiso = session.identity;
   });
 
-  function startLogin(request: FastifyRequest, reply: FastifyReply, route: RouteRequirements): FastifyReply {
+  /** Redirects to webiso, unless this browser has already been sent there too often just now. */
+  function startLogin(request: FastifyRequest, reply: FastifyReply, route: RouteRequirements): FastifyReply | undefined {
+    const loop = loopGuard.countLogin(readCookies(request)[names.loop], now());
+    if (loop.stop) return stopLoginLoop(request, reply, { appId: options.appId, settings: loopGuard.settings, decision: loop, passive: route.passive === true });
+    if (loop.cookie !== undefined) reply.setCookie(names.loop, loop.cookie, cookies.loop);
     const login = buildLoginUrl({
       issuer: options.issuer,
       appId: options.appId,
@@ -146,7 +153,7 @@ const webisoAuthPlugin: FastifyPluginAsync<WebisoAuthOptions> = async (fastify: 
   }
 
   /** A kiosk machine on a page for people: end the machine app session, then ask for the person. */
-  function replaceMachineWithPerson(request: FastifyRequest, reply: FastifyReply, route: RouteRequirements, fqdn: string): FastifyReply {
+  function replaceMachineWithPerson(request: FastifyRequest, reply: FastifyReply, route: RouteRequirements, fqdn: string): FastifyReply | undefined {
     reply.clearCookie(names.session, cookies.session);
     forgetSession(request);
     if (request.method !== 'GET' && request.method !== 'HEAD') {
@@ -175,6 +182,8 @@ const webisoAuthPlugin: FastifyPluginAsync<WebisoAuthOptions> = async (fastify: 
         session = undefined;
       }
       if (session !== undefined && sessionSatisfies(session, route)) {
+        // The login took (its session came back and serves this page): the loop count starts again.
+        if (readCookies(request)[names.loop] !== undefined) reply.clearCookie(names.loop, cookies.loop);
         reply.header('cache-control', 'no-store');
         return;
       }

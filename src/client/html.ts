@@ -32,17 +32,21 @@ code{word-break:break-all}`;
 export function renderErrorPage(page: ErrorPage): string {
   const detail = page.detail === undefined || page.detail === '' ? '' : `<p class="${page.code === undefined ? 'notice' : 'error'}">${escapeHtml(page.detail)}</p>`;
   const code = page.code === undefined ? '' : `<p class="note">Error code: <code>${escapeHtml(page.code)}</code></p>`;
+  return renderPage(page.title, `${detail}\n${code}`);
+}
+
+/** The page shell every plugin page shares; `bodyHtml` goes under the heading and must be escaped already. */
+export function renderPage(title: string, bodyHtml: string): string {
   return `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(page.title)}</title>
+<title>${escapeHtml(title)}</title>
 <style>${PAGE_STYLE}</style>
 </head>
 <body>
 <main>
-<h1>${escapeHtml(page.title)}</h1>
-${detail}
-${code}
+<h1>${escapeHtml(title)}</h1>
+${bodyHtml}
 <p><a href="/">Return to the home page</a></p>
 </main>
 </body>

@@ -28,6 +28,8 @@ export { generateNonce, isWellFormedNonce, nonceMatches } from './nonce.ts';
 export { isLocalPath, safeLocalPath } from './local-path.ts';
 export { escapeHtml } from './html.ts';
 export { webisoAuth } from './fastify-plugin.ts';
+export type { LoginLoopGuardOptions } from './login-loop-guard.ts';
+export { LOOP_STOPPED_EVENT } from './login-loop-page.ts';
 export { decryptCredentials, writeCredentialCache, CREDS_TYP } from './decrypt-credentials.ts';
 export type { WebisoAuthOptions, WebisoCredsHookArgs, WebisoRequireOptions } from './fastify-plugin.ts';
 export { FLAVORS, isFlavor } from './types.ts';

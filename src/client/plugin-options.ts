@@ -3,6 +3,7 @@ import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { AppSession } from './app-session.ts';
 import type { BackchannelLogoutHook } from './backchannel-logout-route.ts';
 import type { EndedSessionStore } from './ended-session-store.ts';
+import type { LoginLoopGuardOptions } from './login-loop-guard.ts';
 import type { CookieSecret } from './signed-cookie.ts';
 import type { Flavor, Identity, SessionIdentity } from './types.ts';
 import type { GrantVerifierOptions } from './verify-grant.ts';
@@ -45,6 +46,8 @@ export interface WebisoAuthOptions extends Omit<GrantVerifierOptions, 'issuer' |
   endedSessionStore?: EndedSessionStore;
   /** Called after a verified logout token's sid was recorded as ended: end server-side state kept by sid. */
   onBackchannelLogout?: BackchannelLogoutHook;
+  /** Redirect-loop breaker: at most `maxLogins` (5) logins per browser in `windowSeconds` (60); `maxLogins: 0` turns it off. */
+  loopGuard?: LoginLoopGuardOptions;
 }
 
 export interface WebisoRequireOptions {

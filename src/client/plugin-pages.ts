@@ -19,13 +19,18 @@ function statusForError(error: WebisoClientError): number {
 }
 
 export function sendPage(reply: FastifyReply, status: number, page: ErrorPage): FastifyReply {
+  return sendHtml(reply, status, renderErrorPage(page));
+}
+
+/** Every plugin page goes out with the same headers: no caching, no scripts, no sniffing. */
+export function sendHtml(reply: FastifyReply, status: number, html: string): FastifyReply {
   return reply
     .code(status)
     .header('content-type', 'text/html; charset=utf-8')
     .header('cache-control', 'no-store')
     .header('content-security-policy', ERROR_PAGE_CSP)
     .header('x-content-type-options', 'nosniff')
-    .send(renderErrorPage(page));
+    .send(html);
 }
 
 export function sendClientError(reply: FastifyReply, error: WebisoClientError): FastifyReply {

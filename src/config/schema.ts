@@ -6,6 +6,7 @@ import { retentionSchema } from '../retention/config-schema.ts';
 import { machinesConfigSchema } from '../machines/config-schema.ts';
 import { appOidcSchema, checkOidcClients, oidcSchema } from '../oidc/config-schema.ts';
 import { opsSchema, tlsSchema } from '../ops/config-schema.ts';
+import { storeSchema } from '../store/config-schema.ts';
 
 /** Durations are written in seconds in the config file. */
 const seconds = (min: number, max: number) => z.number().int().min(min).max(max);
@@ -109,6 +110,7 @@ export const configSchema = z
       .strict()
       .prefault({}),
     dataDir: z.string().min(1).default('./data'),
+    store: storeSchema,
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     session: z
       .object({

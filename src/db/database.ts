@@ -5,7 +5,7 @@ import { PACKAGE_ROOT } from '../ops/package-root.ts';
 
 export type Db = Database.Database;
 
-export const MIGRATIONS_DIR = join(PACKAGE_ROOT, 'migrations');
+export const MIGRATIONS_DIR = join(PACKAGE_ROOT, 'migrations', 'sqlite');
 
 /** How long a statement waits for another process's write lock before it fails with SQLITE_BUSY. */
 export const BUSY_TIMEOUT_MS = 5000;

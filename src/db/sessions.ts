@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { Db } from './database.ts';
+import type { Selectable } from 'kysely';
+import type { Queryable } from '../store/store.ts';
+import type { Tables } from '../store/tables.ts';
 
 export interface SsoSession {
   readonly idHash: string;
@@ -34,19 +36,7 @@ export function hashSessionId(id: string): string {
   return createHash('sha256').update(id).digest('base64url');
 }
 
-interface SessionDbRow {
-  id_hash: string;
-  sid: string;
-  username: string;
-  roles: string;
-  amr: string;
-  verifier: string;
-  auth_time: number;
-  created_at: number;
-  last_seen_at: number;
-  idle_seconds: number;
-  absolute_expires_at: number;
-}
+type SessionDbRow = Selectable<Tables['sessions']>;
 
 function toSession(row: SessionDbRow): SsoSession {
   return {
@@ -73,55 +63,62 @@ export function isExpired(session: SsoSession, nowSeconds: number): boolean {
 /**
  * SSO session rows. Ending a session (logout, expiry, replacement, an admin) is src/logout's job,
  * which deletes the row in the same transaction that queues the single-logout deliveries.
+ * `db` is the store's connection or a caller's transaction.
  */
-export function createSessionsRepository(db: Db) {
-  const insert = db.prepare(
-    `INSERT INTO sessions (id_hash, sid, username, roles, amr, verifier, auth_time, created_at, last_seen_at, idle_seconds, absolute_expires_at, client_ip)
-     VALUES (@idHash, @sid, @username, @roles, @amr, @verifier, @authTime, @now, @now, @idleSeconds, @absoluteExpiresAt, @clientIp)`,
-  );
-  const select = db.prepare<[string], SessionDbRow>('SELECT * FROM sessions WHERE id_hash = ?');
-  const touch = db.prepare('UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?');
-  const remove = db.prepare('DELETE FROM sessions WHERE id_hash = ?');
-  const expired = db.prepare<{ now: number; limit: number }, SessionDbRow>('SELECT * FROM sessions WHERE absolute_expires_at <= @now OR last_seen_at + idle_seconds <= @now LIMIT @limit');
-  const ofUser = db.prepare<[string], SessionDbRow>('SELECT * FROM sessions WHERE username = ?');
-  const countOfUser = db.prepare<[string, number], { n: number }>('SELECT count(*) AS n FROM sessions WHERE username = ? AND absolute_expires_at > ?');
-
+export function createSessionsRepository(db: Queryable) {
   return {
-    create(id: string, session: NewSession, nowSeconds: number): void {
-      insert.run({
-        idHash: hashSessionId(id),
-        sid: session.sid,
-        username: session.username,
-        roles: JSON.stringify(session.roles),
-        amr: JSON.stringify(session.amr),
-        verifier: session.verifier,
-        authTime: session.authTime,
-        now: nowSeconds,
-        idleSeconds: session.idleSeconds,
-        absoluteExpiresAt: nowSeconds + session.absoluteSeconds,
-        clientIp: session.clientIp,
-      });
+    async create(id: string, session: NewSession, nowSeconds: number): Promise<void> {
+      await db
+        .insertInto('sessions')
+        .values({
+          id_hash: hashSessionId(id),
+          sid: session.sid,
+          username: session.username,
+          roles: JSON.stringify(session.roles),
+          amr: JSON.stringify(session.amr),
+          verifier: session.verifier,
+          auth_time: session.authTime,
+          created_at: nowSeconds,
+          last_seen_at: nowSeconds,
+          idle_seconds: session.idleSeconds,
+          absolute_expires_at: nowSeconds + session.absoluteSeconds,
+          client_ip: session.clientIp,
+        })
+        .execute();
     },
     /** The session row for a cookie value, live or expired (the caller decides; see loadSsoSession). */
-    find(id: string): SsoSession | undefined {
-      const row = select.get(hashSessionId(id));
+    async find(id: string): Promise<SsoSession | undefined> {
+      const row = await db.selectFrom('sessions').selectAll().where('id_hash', '=', hashSessionId(id)).executeTakeFirst();
       return row ? toSession(row) : undefined;
     },
-    touch(idHash: string, nowSeconds: number): void {
-      touch.run(nowSeconds, idHash);
+    async touch(idHash: string, nowSeconds: number): Promise<void> {
+      await db.updateTable('sessions').set({ last_seen_at: nowSeconds }).where('id_hash', '=', idHash).execute();
     },
     /** Deletes the row; true when it was there (only src/logout calls this, inside its transaction). */
-    deleteByIdHash(idHash: string): boolean {
-      return remove.run(idHash).changes === 1;
+    async deleteByIdHash(idHash: string): Promise<boolean> {
+      const result = await db.deleteFrom('sessions').where('id_hash', '=', idHash).executeTakeFirst();
+      return result.numDeletedRows === 1n;
     },
-    expired(nowSeconds: number, limit: number): SsoSession[] {
-      return expired.all({ now: nowSeconds, limit }).map(toSession);
+    async expired(nowSeconds: number, limit: number): Promise<SsoSession[]> {
+      const rows = await db
+        .selectFrom('sessions')
+        .selectAll()
+        .where((eb) => eb.or([eb('absolute_expires_at', '<=', nowSeconds), eb(eb('last_seen_at', '+', eb.ref('idle_seconds')), '<=', nowSeconds)]))
+        .limit(limit)
+        .execute();
+      return rows.map(toSession);
     },
-    ofUser(username: string): SsoSession[] {
-      return ofUser.all(username).map(toSession);
+    async ofUser(username: string): Promise<SsoSession[]> {
+      return (await db.selectFrom('sessions').selectAll().where('username', '=', username).execute()).map(toSession);
     },
-    liveCountOfUser(username: string, nowSeconds: number): number {
-      return countOfUser.get(username, nowSeconds)?.n ?? 0;
+    async liveCountOfUser(username: string, nowSeconds: number): Promise<number> {
+      const row = await db
+        .selectFrom('sessions')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('username', '=', username)
+        .where('absolute_expires_at', '>', nowSeconds)
+        .executeTakeFirst();
+      return Number(row?.n ?? 0);
     },
   };
 }

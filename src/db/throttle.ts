@@ -1,30 +1,40 @@
-import type { Db } from './database.ts';
+import type { Queryable } from '../store/store.ts';
 
 export type ThrottleScope = 'account' | 'ip';
 
 export type ThrottleRepository = ReturnType<typeof createThrottleRepository>;
 
-/** Failed-login counters persisted in SQLite so a restart does not reset an attacker's budget. */
-export function createThrottleRepository(db: Db) {
-  const count = db.prepare<[ThrottleScope, string, number], number>(
-    'SELECT count(*) FROM login_failures WHERE scope = ? AND key = ? AND at > ?',
-  ).pluck();
-  const insert = db.prepare('INSERT INTO login_failures (scope, key, at) VALUES (?, ?, ?)');
-  const purge = db.prepare('DELETE FROM login_failures WHERE at <= ?');
-  const recordBoth = db.transaction((account: string, ip: string, at: number) => {
-    insert.run('account', account, at);
-    insert.run('ip', ip, at);
-  });
-
+/**
+ * Failed-login counts, persisted so a restart does not reset an attacker's budget, and shared by
+ * every host on one store. Each failure is its own row (one INSERT, then a count within the
+ * window) rather than a counter: concurrent hosts each add their row and no update is lost, and
+ * the sliding window needs no bucket arithmetic. The housekeeping purge drops rows older than it.
+ */
+export function createThrottleRepository(db: Queryable) {
   return {
-    failuresSince(scope: ThrottleScope, key: string, sinceSeconds: number): number {
-      return count.get(scope, key, sinceSeconds) ?? 0;
+    async failuresSince(scope: ThrottleScope, key: string, sinceSeconds: number): Promise<number> {
+      const row = await db
+        .selectFrom('login_failures')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('scope', '=', scope)
+        .where('key', '=', key)
+        .where('at', '>', sinceSeconds)
+        .executeTakeFirst();
+      return Number(row?.n ?? 0);
     },
-    recordFailure(account: string, ip: string, atSeconds: number): void {
-      recordBoth(account, ip, atSeconds);
+    /** One row against the account and one against the client IP, in one statement. */
+    async recordFailure(account: string, ip: string, atSeconds: number): Promise<void> {
+      await db
+        .insertInto('login_failures')
+        .values([
+          { scope: 'account', key: account, at: atSeconds },
+          { scope: 'ip', key: ip, at: atSeconds },
+        ])
+        .execute();
     },
-    purgeBefore(seconds: number): number {
-      return purge.run(seconds).changes;
+    async purgeBefore(seconds: number): Promise<number> {
+      const result = await db.deleteFrom('login_failures').where('at', '<=', seconds).executeTakeFirst();
+      return Number(result.numDeletedRows);
     },
   };
 }

@@ -1,10 +1,18 @@
-import type { Db } from './database.ts';
+import type { Queryable } from '../store/store.ts';
+import { atomically } from './atomically.ts';
 
 export interface UserRow {
   readonly username: string;
   readonly passwordHash: string;
   readonly disabled: boolean;
   readonly roles: readonly string[];
+  readonly createdAt: string;
+}
+
+export interface UserListRow {
+  readonly username: string;
+  readonly disabled: boolean;
+  readonly roles: string[];
   readonly createdAt: string;
 }
 
@@ -19,60 +27,66 @@ export function isValidLocalUsername(folded: string): boolean {
   return LOCAL_USERNAME.test(folded);
 }
 
+/** Sorted in code, not SQL: PostgreSQL's collation may order punctuation unlike SQLite's bytes. */
+const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 export type UsersRepository = ReturnType<typeof createUsersRepository>;
 
-export function createUsersRepository(db: Db) {
-  const selectUser = db.prepare<[string], { username: string; password_hash: string; disabled: number; created_at: string }>(
-    'SELECT username, password_hash, disabled, created_at FROM users WHERE username = ?',
-  );
-  const selectRoles = db.prepare<[string], string>('SELECT role FROM user_roles WHERE username = ? ORDER BY role').pluck();
-  const selectAll = db.prepare<[], { username: string; disabled: number; created_at: string; roles: string | null }>(
-    `SELECT u.username, u.disabled, u.created_at, group_concat(r.role, ',') AS roles
-       FROM users u LEFT JOIN user_roles r ON r.username = u.username
-      GROUP BY u.username ORDER BY u.username`,
-  );
-  const insertUser = db.prepare('INSERT INTO users (username, password_hash, disabled, created_at, updated_at) VALUES (?, ?, 0, ?, ?)');
-  const updateHash = db.prepare('UPDATE users SET password_hash = ?, updated_at = ? WHERE username = ?');
-  const updateDisabled = db.prepare('UPDATE users SET disabled = ?, updated_at = ? WHERE username = ?');
-  const insertRole = db.prepare('INSERT OR IGNORE INTO user_roles (username, role) VALUES (?, ?)');
-  const deleteRole = db.prepare('DELETE FROM user_roles WHERE username = ? AND role = ?');
+/** Local accounts and the roles webiso grants (to local, directory and realm users alike). */
+export function createUsersRepository(db: Queryable) {
+  async function rolesOf(username: string): Promise<string[]> {
+    const rows = await db.selectFrom('user_roles').select('role').where('username', '=', username).execute();
+    return rows.map((row) => row.role).sort(byCodePoint);
+  }
 
-  const addUser = db.transaction((username: string, passwordHash: string, roles: readonly string[], now: string) => {
-    insertUser.run(username, passwordHash, now, now);
-    for (const role of roles) insertRole.run(username, role);
-  });
+  async function grantRoles(trx: Queryable, username: string, roles: readonly string[]): Promise<void> {
+    if (roles.length === 0) return;
+    await trx
+      .insertInto('user_roles')
+      .values([...new Set(roles)].map((role) => ({ username, role })))
+      .onConflict((conflict) => conflict.columns(['username', 'role']).doNothing())
+      .execute();
+  }
 
   return {
-    find(username: string): UserRow | undefined {
-      const row = selectUser.get(username);
+    async find(username: string): Promise<UserRow | undefined> {
+      const row = await db.selectFrom('users').select(['username', 'password_hash', 'disabled', 'created_at']).where('username', '=', username).executeTakeFirst();
       if (!row) return undefined;
-      return { username: row.username, passwordHash: row.password_hash, disabled: row.disabled === 1, roles: selectRoles.all(row.username), createdAt: row.created_at };
+      return { username: row.username, passwordHash: row.password_hash, disabled: row.disabled === 1, roles: await rolesOf(row.username), createdAt: row.created_at };
     },
-    rolesOf(username: string): string[] {
-      return selectRoles.all(username);
+    rolesOf,
+    /** Every account with its roles, by username (two queries: string aggregation differs by engine). */
+    async list(): Promise<UserListRow[]> {
+      const users = await db.selectFrom('users').select(['username', 'disabled', 'created_at']).execute();
+      const roles = await db.selectFrom('user_roles').select(['username', 'role']).execute();
+      const rolesByUser = new Map<string, string[]>();
+      for (const { username, role } of roles) rolesByUser.set(username, [...(rolesByUser.get(username) ?? []), role]);
+      return users
+        .sort((a, b) => byCodePoint(a.username, b.username))
+        .map((row) => ({ username: row.username, disabled: row.disabled === 1, roles: (rolesByUser.get(row.username) ?? []).sort(byCodePoint), createdAt: row.created_at }));
     },
-    list(): Array<{ username: string; disabled: boolean; roles: string[]; createdAt: string }> {
-      return selectAll.all().map((row) => ({
-        username: row.username,
-        disabled: row.disabled === 1,
-        roles: row.roles ? row.roles.split(',').sort() : [],
-        createdAt: row.created_at,
-      }));
+    /** The account and its roles, together or not at all. */
+    async add(username: string, passwordHash: string, roles: readonly string[], now: Date): Promise<void> {
+      const at = now.toISOString();
+      await atomically(db, async (trx) => {
+        await trx.insertInto('users').values({ username, password_hash: passwordHash, disabled: 0, created_at: at, updated_at: at }).execute();
+        await grantRoles(trx, username, roles);
+      });
     },
-    add(username: string, passwordHash: string, roles: readonly string[], now: Date): void {
-      addUser(username, passwordHash, roles, now.toISOString());
+    async setPasswordHash(username: string, passwordHash: string, now: Date): Promise<boolean> {
+      const result = await db.updateTable('users').set({ password_hash: passwordHash, updated_at: now.toISOString() }).where('username', '=', username).executeTakeFirst();
+      return result.numUpdatedRows === 1n;
     },
-    setPasswordHash(username: string, passwordHash: string, now: Date): boolean {
-      return updateHash.run(passwordHash, now.toISOString(), username).changes === 1;
+    async setDisabled(username: string, disabled: boolean, now: Date): Promise<boolean> {
+      const result = await db.updateTable('users').set({ disabled: disabled ? 1 : 0, updated_at: now.toISOString() }).where('username', '=', username).executeTakeFirst();
+      return result.numUpdatedRows === 1n;
     },
-    setDisabled(username: string, disabled: boolean, now: Date): boolean {
-      return updateDisabled.run(disabled ? 1 : 0, now.toISOString(), username).changes === 1;
+    async grantRole(username: string, role: string): Promise<void> {
+      await grantRoles(db, username, [role]);
     },
-    grantRole(username: string, role: string): void {
-      insertRole.run(username, role);
-    },
-    revokeRole(username: string, role: string): boolean {
-      return deleteRole.run(username, role).changes === 1;
+    async revokeRole(username: string, role: string): Promise<boolean> {
+      const result = await db.deleteFrom('user_roles').where('username', '=', username).where('role', '=', role).executeTakeFirst();
+      return result.numDeletedRows === 1n;
     },
   };
 }

@@ -8,9 +8,9 @@ export const MACHINE_AMR = 'machine-cookie';
  * The browser's machine identity, if it presents a machine cookie that is valid right now. Every
  * presentation (valid or not) is recorded as a sighting; an invalid cookie counts as no cookie.
  */
-function machineSubject({ http, services, request }: FlavorContext): Subject | undefined {
+async function machineSubject({ http, services, request }: FlavorContext): Promise<Subject | undefined> {
   if (http.machineCookie === null) return undefined;
-  const result = services.machines.present(http.machineCookie, { clientIp: http.ip, userAgent: http.headers['user-agent'], appId: request.app.id }, http.log);
+  const result = await services.machines.present(http.machineCookie, { clientIp: http.ip, userAgent: http.headers['user-agent'], appId: request.app.id }, http.log);
   if (!result.accepted) return undefined;
   return { kind: 'machine', fqdn: result.machine.fqdn, entitlements: result.machine.entitlements, location: result.machine.location, authTime: result.claims.iat, amr: [MACHINE_AMR] };
 }
@@ -24,7 +24,7 @@ export const machineOrUserFlavor: Flavor = {
   name: 'machineoruser',
   async decide(context): Promise<FlavorDecision> {
     if (!context.request.force) {
-      const subject = machineSubject(context);
+      const subject = await machineSubject(context);
       if (subject) return { action: 'grant', via: 'machine', subject };
     }
     return decideFromSession(context);

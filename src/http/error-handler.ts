@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { NotFoundError, WebisoError } from '../errors.ts';
+import { isStoreUnavailable } from '../store/unavailable.ts';
 
 /** Browsers get a readable page; API clients (and anything not asking for HTML) get JSON. */
 export function wantsHtml(request: FastifyRequest): boolean {
@@ -13,9 +14,17 @@ interface PublicError {
   readonly description: string;
 }
 
+/** The database is down or busy (src/store/unavailable.ts): nothing was done, the person may retry. */
+const STORE_UNAVAILABLE: PublicError = {
+  statusCode: 503,
+  code: 'temporarily_unavailable',
+  description: 'The login service cannot reach its database right now. Nothing was changed; please try again in a minute.',
+};
+
 /** Fastify's own client errors (body too large, bad content type, malformed JSON) keep their 4xx. */
 function publicErrorFor(error: FastifyError | WebisoError): PublicError {
   if (error instanceof WebisoError) return error;
+  if (isStoreUnavailable(error)) return STORE_UNAVAILABLE;
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) {
     return { statusCode: status, code: 'invalid_request', description: 'The request could not be understood.' };
@@ -34,7 +43,10 @@ export const errorHandler = fp(
   async (app) => {
     app.setErrorHandler((error: FastifyError, request, reply) => {
       const problem = publicErrorFor(error);
-      if (problem.statusCode >= 500) {
+      if (problem === STORE_UNAVAILABLE) {
+        request.log.warn({ event: 'store.unavailable', err: { code: (error as { code?: unknown }).code, message: error.message } }, 'the store did not answer');
+        void reply.header('retry-after', '30');
+      } else if (problem.statusCode >= 500) {
         request.log.error({ event: 'server.error', err: error }, 'unhandled error');
       } else {
         request.log.info({ event: 'request.rejected', code: problem.code, statusCode: problem.statusCode }, problem.description);

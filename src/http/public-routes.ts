@@ -9,8 +9,12 @@ import { formatTime } from '../time-format.ts';
 export const publicRoutes = fp(
   async (app: FastifyInstance) => {
     const services = app.webiso;
+    // the keys behind the JWKS refresh in the background (src/keys/key-cache.ts): failures go to
+    // this app's log, and the refresh timer stops with the app
+    services.keystore.setLogger(app.log);
+    app.addHook('onClose', async () => services.keystore.close());
     app.get('/', async (request, reply) => {
-      const session = loadSsoSession(services, request);
+      const session = await loadSsoSession(services, request);
       const binding = browserBinding(request, reply);
       return reply.page(200, 'home', {
         title: 'webiso',

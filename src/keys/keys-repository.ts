@@ -1,4 +1,7 @@
-import type { Db } from '../db/database.ts';
+import type { Selectable } from 'kysely';
+import { atomically } from '../db/atomically.ts';
+import type { Queryable } from '../store/store.ts';
+import type { Tables } from '../store/tables.ts';
 
 /** grant: grants and logout tokens; machine: machine cookies; oidc-*: the OpenID Provider's ID tokens, one key per algorithm (src/oidc/keys.ts). */
 export type KeyPurpose = 'grant' | 'machine' | 'oidc-es256' | 'oidc-rs256' | 'oidc-eddsa';
@@ -14,20 +17,11 @@ export interface StoredKey {
   readonly publishUntil: number | null;
 }
 
-interface KeyDbRow {
-  kid: string;
-  purpose: KeyPurpose;
-  alg: string;
-  private_jwk: string | null;
-  public_jwk: string;
-  created_at: number;
-  retired_at: number | null;
-  publish_until: number | null;
-}
+export type NewKey = Omit<StoredKey, 'retiredAt' | 'publishUntil'>;
 
-const toStoredKey = (row: KeyDbRow): StoredKey => ({
+const toStoredKey = (row: Selectable<Tables['signing_keys']>): StoredKey => ({
   kid: row.kid,
-  purpose: row.purpose,
+  purpose: row.purpose as KeyPurpose,
   alg: row.alg,
   privateJwk: row.private_jwk,
   publicJwk: row.public_jwk,
@@ -38,32 +32,44 @@ const toStoredKey = (row: KeyDbRow): StoredKey => ({
 
 export type KeysRepository = ReturnType<typeof createKeysRepository>;
 
-export function createKeysRepository(db: Db) {
-  const selectByPurpose = db.prepare<[KeyPurpose], KeyDbRow>('SELECT * FROM signing_keys WHERE purpose = ? ORDER BY created_at DESC, rowid DESC');
-  const selectAll = db.prepare<[], KeyDbRow>('SELECT * FROM signing_keys ORDER BY purpose, created_at DESC, rowid DESC');
-  const insert = db.prepare(
-    'INSERT INTO signing_keys (kid, purpose, alg, private_jwk, public_jwk, created_at) VALUES (@kid, @purpose, @alg, @privateJwk, @publicJwk, @createdAt)',
-  );
-  // The private half of a retired key is erased: it can never sign again, only verify.
-  const retire = db.prepare(
-    'UPDATE signing_keys SET retired_at = @now, publish_until = @publishUntil, private_jwk = NULL WHERE purpose = @purpose AND retired_at IS NULL',
-  );
-
-  const rotate = db.transaction((key: Omit<StoredKey, 'retiredAt' | 'publishUntil'>, publishOldUntil: number) => {
-    retire.run({ now: key.createdAt, publishUntil: publishOldUntil, purpose: key.purpose });
-    insert.run(key);
-  });
+/**
+ * Signing keys, newest first (ties within a second broken by kid: every reader orders them the
+ * same way, so every host picks the same key). Retiring a key erases its private half: it can
+ * never sign again, only verify.
+ */
+export function createKeysRepository(db: Queryable) {
+  async function retireActive(trx: Queryable, purpose: KeyPurpose, nowSeconds: number, publishUntil: number, keepKid?: string): Promise<void> {
+    let update = trx
+      .updateTable('signing_keys')
+      .set({ retired_at: nowSeconds, publish_until: publishUntil, private_jwk: null })
+      .where('purpose', '=', purpose)
+      .where('retired_at', 'is', null);
+    if (keepKid !== undefined) update = update.where('kid', '!=', keepKid);
+    await update.execute();
+  }
 
   return {
-    byPurpose(purpose: KeyPurpose): StoredKey[] {
-      return selectByPurpose.all(purpose).map(toStoredKey);
+    async byPurpose(purpose: KeyPurpose): Promise<StoredKey[]> {
+      const rows = await db.selectFrom('signing_keys').selectAll().where('purpose', '=', purpose).orderBy('created_at', 'desc').orderBy('kid').execute();
+      return rows.map(toStoredKey);
     },
-    all(): StoredKey[] {
-      return selectAll.all().map(toStoredKey);
+    async all(): Promise<StoredKey[]> {
+      const rows = await db.selectFrom('signing_keys').selectAll().orderBy('purpose').orderBy('created_at', 'desc').orderBy('kid').execute();
+      return rows.map(toStoredKey);
     },
     /** Adds a new active key and retires the current one in one transaction. */
-    rotate(key: Omit<StoredKey, 'retiredAt' | 'publishUntil'>, publishOldUntil: number): void {
-      rotate(key, publishOldUntil);
+    async rotate(key: NewKey, publishOldUntil: number): Promise<void> {
+      await atomically(db, async (trx) => {
+        await retireActive(trx, key.purpose, key.createdAt, publishOldUntil);
+        await trx
+          .insertInto('signing_keys')
+          .values({ kid: key.kid, purpose: key.purpose, alg: key.alg, private_jwk: key.privateJwk, public_jwk: key.publicJwk, created_at: key.createdAt })
+          .execute();
+      });
+    },
+    /** Retires every active key of a purpose but `keepKid` (two hosts that created a first key at once). */
+    async retireAllBut(purpose: KeyPurpose, keepKid: string, nowSeconds: number, publishUntil: number): Promise<void> {
+      await retireActive(db, purpose, nowSeconds, publishUntil, keepKid);
     },
   };
 }

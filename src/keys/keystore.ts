@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import { createCompactSigner, type CompactSigner } from './compact-jws.ts';
-import type { KeyPurpose, KeysRepository, StoredKey } from './keys-repository.ts';
+import { createKeyCache } from './key-cache.ts';
+import type { KeyPurpose, KeysRepository, NewKey, StoredKey } from './keys-repository.ts';
 
 export type SigningAlgorithm = 'EdDSA' | 'ES256' | 'RS256';
 
@@ -18,10 +20,7 @@ export interface KeystoreOptions {
   readonly retiredKeyGraceSeconds: number;
 }
 
-/** How long the server trusts its in-memory copy before re-reading keys another process (the CLI) may have rotated. */
-const CACHE_SECONDS = 5;
-
-async function newKeyRow(purpose: KeyPurpose, alg: SigningAlgorithm, nowSeconds: number) {
+async function newKeyRow(purpose: KeyPurpose, alg: SigningAlgorithm, nowSeconds: number): Promise<NewKey> {
   const options = alg === 'EdDSA' ? { crv: 'Ed25519', extractable: true } : alg === 'RS256' ? { modulusLength: 2048, extractable: true } : { extractable: true };
   const { privateKey, publicKey } = await generateKeyPair(alg, options);
   const kid = randomBytes(12).toString('base64url');
@@ -31,33 +30,40 @@ async function newKeyRow(purpose: KeyPurpose, alg: SigningAlgorithm, nowSeconds:
 }
 
 export interface Keystore {
-  /** Creates the first key for a purpose if none exists (first start). */
+  /** Creates the first key for a purpose if none exists (first start), and loads the keys into memory. */
   ensureKey(purpose: KeyPurpose, alg: SigningAlgorithm): Promise<void>;
+  /** A new active key; this process signs with it at once, other hosts within the cache period (5 s). */
   rotate(purpose: KeyPurpose, alg: SigningAlgorithm): Promise<string>;
   activeKey(purpose: KeyPurpose): Promise<ActiveSigningKey>;
-  /** The active key as a synchronous compact-JWS signer (the grant hot path). */
+  /** The active key as a synchronous compact-JWS signer (the grant hot path): from memory, never waits for the database. */
   activeSigner(purpose: KeyPurpose): CompactSigner;
-  /** Public keys still worth trusting for a purpose (active plus retired-but-published). */
+  /** Public keys still worth trusting for a purpose (active plus retired-but-published); from memory. */
   publicJwks(purpose: KeyPurpose): { keys: JWK[] };
   verificationKey(purpose: KeyPurpose, kid: string): Promise<CryptoKey | undefined>;
+  /** Reads the keys again now (what the background refresh does every 5 s). */
+  refresh(): Promise<void>;
+  /** Where a failed background refresh is reported. */
+  setLogger(log: FastifyBaseLogger): void;
+  /** Stops the background refresh. */
+  close(): void;
 }
+
+const isActive = (key: StoredKey): key is StoredKey & { privateJwk: string } => key.retiredAt === null && key.privateJwk !== null;
 
 export function createKeystore({ repository, now, retiredKeyGraceSeconds }: KeystoreOptions): Keystore {
   const imported = new Map<string, Promise<CryptoKey>>();
   const signers = new Map<string, CompactSigner>();
-  const cache = new Map<KeyPurpose, { loadedAt: number; keys: StoredKey[] }>();
+  const cache = createKeyCache(repository, now);
   const nowSeconds = () => Math.floor(now() / 1000);
-
-  function keysFor(purpose: KeyPurpose): StoredKey[] {
-    const cached = cache.get(purpose);
-    if (cached && nowSeconds() - cached.loadedAt < CACHE_SECONDS) return cached.keys;
-    const keys = repository.byPurpose(purpose);
-    cache.set(purpose, { loadedAt: nowSeconds(), keys });
-    return keys;
-  }
 
   function publishable(key: StoredKey): boolean {
     return key.retiredAt === null || (key.publishUntil !== null && key.publishUntil > nowSeconds());
+  }
+
+  function activeOf(purpose: KeyPurpose, keys: readonly StoredKey[]) {
+    const active = keys.find(isActive);
+    if (!active) throw new Error(`no active ${purpose} signing key`);
+    return active;
   }
 
   function importOnce(cacheKey: string, jwk: string, alg: string): Promise<CryptoKey> {
@@ -71,24 +77,29 @@ export function createKeystore({ repository, now, retiredKeyGraceSeconds }: Keys
 
   return {
     async ensureKey(purpose, alg) {
-      if (repository.byPurpose(purpose).some((key) => key.retiredAt === null)) return;
-      repository.rotate(await newKeyRow(purpose, alg, nowSeconds()), nowSeconds());
-      cache.delete(purpose);
+      if (!(await repository.byPurpose(purpose)).some(isActive)) {
+        // Hosts starting at once on a new store may each add a first key, and one may already sign
+        // with its own: a key retired here stays published (the grace period), so nothing it signed
+        // fails. Every host keeps the active key all readers order first and retires the others.
+        await repository.rotate(await newKeyRow(purpose, alg, nowSeconds()), nowSeconds() + retiredKeyGraceSeconds);
+        const active = (await repository.byPurpose(purpose)).filter(isActive);
+        const [first] = active;
+        if (first && active.length > 1) await repository.retireAllBut(purpose, first.kid, nowSeconds(), nowSeconds() + retiredKeyGraceSeconds);
+      }
+      await cache.reload();
     },
     async rotate(purpose, alg) {
       const row = await newKeyRow(purpose, alg, nowSeconds());
-      repository.rotate(row, nowSeconds() + retiredKeyGraceSeconds);
-      cache.delete(purpose);
+      await repository.rotate(row, nowSeconds() + retiredKeyGraceSeconds);
+      await cache.reload();
       return row.kid;
     },
     async activeKey(purpose) {
-      const active = keysFor(purpose).find((key) => key.retiredAt === null && key.privateJwk !== null);
-      if (!active || active.privateJwk === null) throw new Error(`no active ${purpose} signing key`);
+      const active = activeOf(purpose, await cache.freshKeys(purpose));
       return { kid: active.kid, alg: active.alg as SigningAlgorithm, key: await importOnce(`private:${active.kid}`, active.privateJwk, active.alg) };
     },
     activeSigner(purpose) {
-      const active = keysFor(purpose).find((key) => key.retiredAt === null && key.privateJwk !== null);
-      if (!active || active.privateJwk === null) throw new Error(`no active ${purpose} signing key`);
+      const active = activeOf(purpose, cache.keys(purpose));
       let signer = signers.get(active.kid);
       if (!signer) {
         signer = createCompactSigner(active.kid, active.alg as SigningAlgorithm, active.privateJwk);
@@ -97,11 +108,14 @@ export function createKeystore({ repository, now, retiredKeyGraceSeconds }: Keys
       return signer;
     },
     publicJwks(purpose) {
-      return { keys: keysFor(purpose).filter(publishable).map((key) => JSON.parse(key.publicJwk) as JWK) };
+      return { keys: cache.keys(purpose).filter(publishable).map((key) => JSON.parse(key.publicJwk) as JWK) };
     },
     async verificationKey(purpose, kid) {
-      const key = keysFor(purpose).find((candidate) => candidate.kid === kid && publishable(candidate));
+      const key = (await cache.freshKeys(purpose)).find((candidate) => candidate.kid === kid && publishable(candidate));
       return key ? importOnce(`public:${key.kid}`, key.publicJwk, key.alg) : undefined;
     },
+    refresh: () => cache.reload(),
+    setLogger: (log) => cache.setLogger(log),
+    close: () => cache.close(),
   };
 }

@@ -75,8 +75,8 @@ function flavorOf(request: LoginRequest): Flavor {
   return flavor;
 }
 
-function flavorContext<R extends LoginRequest>(step: LoginStep<R>): FlavorContext {
-  return { request: step.request, session: loadSsoSession(step.services, step.http), http: step.http, services: step.services, nowSeconds: nowSeconds(step.services) };
+async function flavorContext<R extends LoginRequest>(step: LoginStep<R>): Promise<FlavorContext> {
+  return { request: step.request, session: await loadSsoSession(step.services, step.http), http: step.http, services: step.services, nowSeconds: nowSeconds(step.services) };
 }
 
 function auditFields(step: LoginStep<LoginRequest>) {
@@ -88,13 +88,22 @@ interface LoginFormState {
   readonly error?: string;
 }
 
-export function renderLoginForm<R extends LoginRequest>(protocol: LoginProtocol<R>, step: LoginStep<R>, state: LoginFormState = {}, statusCode = 200): FastifyReply {
+/** `context`: the flavor context the caller already built (saves reading the session again). */
+export async function renderLoginForm<R extends LoginRequest>(
+  protocol: LoginProtocol<R>,
+  step: LoginStep<R>,
+  state: LoginFormState = {},
+  statusCode = 200,
+  context?: FlavorContext,
+): Promise<FastifyReply> {
   const { services, http, reply, request } = step;
   const binding = browserBinding(http, reply);
   reply.formActionOrigins.push(...(protocol.answerOrigins?.(request) ?? []));
-  const notice = FLAVORS.get(request.flavor)?.loginFormNotice?.(flavorContext(step));
+  const flavor = FLAVORS.get(request.flavor);
+  const notice = flavor?.loginFormNotice?.(context ?? (await flavorContext(step)));
+  const kiosk = await kioskLoginView(services, http, binding);
   return reply.page(statusCode, 'login', {
-    kiosk: kioskLoginView(services, http, binding),
+    kiosk,
     notice,
     appName: request.app.name,
     flavor: request.flavor,
@@ -110,14 +119,14 @@ export function renderLoginForm<R extends LoginRequest>(protocol: LoginProtocol<
 /** Step 1: a protocol's login request arrives. Answer from the session or machine cookie, prompt, or refuse. */
 export async function beginLogin<R extends LoginRequest>(protocol: LoginProtocol<R>, step: LoginStep<R>): Promise<FastifyReply> {
   const { services, http } = step;
-  const context = flavorContext(step);
+  const context = await flavorContext(step);
   const decision = await flavorOf(step.request).decide(context);
   switch (decision.action) {
     case 'grant': {
       const sid = sessionIdOf(step, decision.via, context.session);
       if (isLooping(services, sid, step.request.app.id, protocol.name)) return breakLoop(step);
       if (decision.via === 'sso' && context.session) {
-        touchSsoSession(services, context.session);
+        await touchSsoSession(services, context.session);
         services.audit.record({ event: 'login.sso', username: context.session.username, ...auditFields(step) }, http.log);
       }
       return protocol.answer(step, { subject: decision.subject, via: decision.via, sid });
@@ -128,7 +137,7 @@ export async function beginLogin<R extends LoginRequest>(protocol: LoginProtocol
       }
       return protocol.refuse(step, decision);
     case 'prompt':
-      return renderLoginForm(protocol, step);
+      return renderLoginForm(protocol, step, {}, 200, context);
   }
 }
 
@@ -168,24 +177,24 @@ export async function submitLogin<R extends LoginRequest>(protocol: LoginProtoco
   const step: LoginStep<R> = { services, http, reply, request: openSubmittedRequest(protocol, services, http, body) };
   const flavor = flavorOf(step.request);
   const audit = { ...auditFields(step), verifier: services.verifier.kind };
-  const context = flavorContext(step);
+  const context = await flavorContext(step);
   const submissionRefused = flavor.checkSubmission?.(context, body);
   if (submissionRefused && !submissionRefused.ok) return protocol.refuse(step, submissionRefused);
 
   const credentials = readCredentials(body);
   if (!credentials) {
     const typed = typeof body.username === 'string' ? body.username.slice(0, MAX_USERNAME_LENGTH) : '';
-    return renderLoginForm(protocol, step, { error: 'Enter your username and your password.', username: typed }, 400);
+    return renderLoginForm(protocol, step, { error: 'Enter your username and your password.', username: typed }, 400, context);
   }
   const { username, password } = credentials;
   const outcome = await checkPassword(services, http, username, password, audit);
   if (!outcome.ok) {
     if (outcome.reason === 'unavailable') return reply.page(503, 'unavailable', { title: 'Try again later' });
-    return renderLoginForm(protocol, step, { error: GENERIC_LOGIN_FAILURE, username: username.slice(0, MAX_USERNAME_LENGTH) }, 401);
+    return renderLoginForm(protocol, step, { error: GENERIC_LOGIN_FAILURE, username: username.slice(0, MAX_USERNAME_LENGTH) }, 401, context);
   }
 
   const after = await flavor.afterPassword(context, outcome.user, password);
-  const { sid } = startSsoSession(services, http, reply, outcome.user, sessionLifetimeFor(services, http));
+  const { sid } = await startSsoSession(services, http, reply, outcome.user, sessionLifetimeFor(services, http));
   services.audit.record({ event: 'login.success', username: outcome.user.username, ...audit }, http.log);
   if (!after.ok) return protocol.refuse(step, { ...after, username: outcome.user.username });
   const { user } = outcome;

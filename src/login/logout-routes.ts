@@ -26,9 +26,9 @@ function logoutReturnUrl(services: WebisoServices, value: unknown): URL | undefi
 }
 
 /** The confirmation page (GET /logout, GET /cas/logout): logging out is a POST with a CSRF token. */
-export function showLogoutConfirmation(services: WebisoServices, request: FastifyRequest, reply: FastifyReply, returnParam: unknown) {
+export async function showLogoutConfirmation(services: WebisoServices, request: FastifyRequest, reply: FastifyReply, returnParam: unknown) {
   const returnTo = logoutReturnUrl(services, returnParam);
-  const session = loadSsoSession(services, request);
+  const session = await loadSsoSession(services, request);
   const binding = browserBinding(request, reply);
   return reply.page(200, 'logout', {
     title: 'Log out',
@@ -50,12 +50,12 @@ function appsForPage(services: WebisoServices, reply: FastifyReply, apps: readon
   });
 }
 
-function performLogout(services: WebisoServices, request: FastifyRequest, reply: FastifyReply) {
+async function performLogout(services: WebisoServices, request: FastifyRequest, reply: FastifyReply) {
   const body = bodyParams(request.body);
   verifyCsrf(services.formSecret, 'logout', request, body.csrf);
   const returnTo = logoutReturnUrl(services, body.return);
-  const session = loadSsoSession(services, request);
-  const { ended, apps } = endSsoSession(services, request, reply);
+  const session = await loadSsoSession(services, request);
+  const { ended, apps } = await endSsoSession(services, request, reply);
   reply.clearCookie(CSRF_COOKIE, { path: '/', secure: true, httpOnly: true, sameSite: 'lax' });
   // A kiosk ("end my session") keeps its machine cookie: see KIOSK_CLEAR_SITE_DATA and docs/machines.md.
   const kiosk = kioskFqdn(request);

@@ -8,12 +8,12 @@ import { nowSeconds as seconds } from '../services.ts';
 
 export const MAX_USERNAME_LENGTH = 256;
 
-export function isThrottled(services: WebisoServices, account: string, ip: string): boolean {
+export async function isThrottled(services: WebisoServices, account: string, ip: string): Promise<boolean> {
   const { windowSeconds, maxFailuresPerAccount, maxFailuresPerIp } = services.config.throttle;
   const since = seconds(services) - windowSeconds;
   return (
-    services.throttle.failuresSince('account', account, since) >= maxFailuresPerAccount ||
-    services.throttle.failuresSince('ip', ip, since) >= maxFailuresPerIp
+    (await services.throttle.failuresSince('account', account, since)) >= maxFailuresPerAccount ||
+    (await services.throttle.failuresSince('ip', ip, since)) >= maxFailuresPerIp
   );
 }
 
@@ -40,12 +40,12 @@ export async function checkPassword(
   audit: LoginAuditFields,
 ): Promise<PasswordCheck> {
   const account = foldUsername(username).slice(0, MAX_USERNAME_LENGTH);
-  if (isThrottled(services, account, request.ip)) {
+  if (await isThrottled(services, account, request.ip)) {
     services.audit.record({ event: 'login.throttled', username: account, ...audit }, request.log);
     return { ok: false, reason: 'refused' };
   }
   if (username.length > MAX_USERNAME_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
-    services.throttle.recordFailure(account, request.ip, seconds(services));
+    await services.throttle.recordFailure(account, request.ip, seconds(services));
     services.audit.record({ event: 'login.failure', username: account, ...audit, detail: 'input too long' }, request.log);
     return { ok: false, reason: 'refused' };
   }
@@ -55,7 +55,7 @@ export async function checkPassword(
       services.audit.record({ event: 'login.unavailable', username: account, ...audit, detail: outcome.detail }, request.log);
       return { ok: false, reason: 'unavailable' };
     }
-    services.throttle.recordFailure(account, request.ip, seconds(services));
+    await services.throttle.recordFailure(account, request.ip, seconds(services));
     services.audit.record({ event: 'login.failure', username: account, ...audit, detail: outcome.detail ?? outcome.reason }, request.log);
     return { ok: false, reason: 'refused' };
   }

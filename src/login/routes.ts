@@ -57,7 +57,7 @@ async function sendGrant({ services, http, reply, request }: LoginStep<ResolvedG
     },
     http.log,
   );
-  recordParticipant(services, { sid: identity.sid, appId: request.app.id, protocol: 'native', subject });
+  await recordParticipant(services, { sid: identity.sid, appId: request.app.id, protocol: 'native', subject });
   return postToApp(reply, request, { grant: grant.token, ...identity.extraFields });
 }
 

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { isExpired, type SsoSession } from '../db/sessions.ts';
+import { createSessionsRepository, isExpired, type SsoSession } from '../db/sessions.ts';
 import { hmac } from '../http/hmac.ts';
 import { endSessions, type EndReason, type LoggedOutApp, type SessionToEnd } from '../logout/end-sessions.ts';
 import type { WebisoServices } from '../services.ts';
+import type { Queryable } from '../store/store.ts';
 import type { VerifiedUser } from '../verifiers/verifier.ts';
 import { nowSeconds } from '../services.ts';
 
@@ -16,7 +17,7 @@ export function sessionToEnd(session: SsoSession): SessionToEnd {
   return { idHash: session.idHash, sid: session.sid, subject: session.username, kind: 'user' };
 }
 
-function browserSessionRow(services: WebisoServices, request: FastifyRequest): SsoSession | undefined {
+async function browserSessionRow(services: WebisoServices, request: FastifyRequest): Promise<SsoSession | undefined> {
   const id = request.cookies[SSO_COOKIE];
   if (!id || id.length > 128) return undefined;
   return services.sessions.find(id);
@@ -26,11 +27,11 @@ function browserSessionRow(services: WebisoServices, request: FastifyRequest): S
  * The browser's live SSO session. An expired one is ended on sight — with single logout of every
  * app it reached, as the housekeeping sweep would do a moment later.
  */
-export function loadSsoSession(services: WebisoServices, request: FastifyRequest): SsoSession | undefined {
-  const session = browserSessionRow(services, request);
+export async function loadSsoSession(services: WebisoServices, request: FastifyRequest): Promise<SsoSession | undefined> {
+  const session = await browserSessionRow(services, request);
   if (!session) return undefined;
   if (isExpired(session, nowSeconds(services))) {
-    endSessions(services, [sessionToEnd(session)], 'expired', { log: request.log, clientIp: request.ip });
+    await endSessions(services, [sessionToEnd(session)], 'expired', { log: request.log, clientIp: request.ip });
     return undefined;
   }
   return session;
@@ -43,9 +44,9 @@ export function loadSsoSession(services: WebisoServices, request: FastifyRequest
 export const TOUCH_GRANULARITY_SECONDS = 30;
 
 /** Sliding idle expiry: any use of the session counts as activity. */
-export function touchSsoSession(services: WebisoServices, session: SsoSession): void {
+export async function touchSsoSession(services: WebisoServices, session: SsoSession): Promise<void> {
   const now = nowSeconds(services);
-  if (now - session.lastSeenAt >= TOUCH_GRANULARITY_SECONDS) services.sessions.touch(session.idHash, now);
+  if (now - session.lastSeenAt >= TOUCH_GRANULARITY_SECONDS) await services.sessions.touch(session.idHash, now);
 }
 
 export interface SessionLifetime {
@@ -58,34 +59,36 @@ export interface SessionLifetime {
  * previous session, whoever it belonged to, is ended — with single logout of its apps, so the
  * next person at a shared browser inherits none of them — in the transaction that inserts the new one.
  */
-export function startSsoSession(
+export async function startSsoSession(
   services: WebisoServices,
   request: FastifyRequest,
   reply: FastifyReply,
   user: VerifiedUser,
   lifetime: SessionLifetime = { idleSeconds: services.config.session.idleSeconds, absoluteSeconds: services.config.session.absoluteSeconds },
-): { readonly sid: string } {
+): Promise<{ readonly sid: string }> {
   const id = randomBytes(32).toString('base64url');
   const sid = randomBytes(18).toString('base64url');
   const now = nowSeconds(services);
-  const previous = browserSessionRow(services, request);
-  const create = () =>
-    services.sessions.create(
+  const previous = await browserSessionRow(services, request);
+  // the new row is inserted in endSessions' transaction, over that transaction (trx)
+  const create = (trx: Queryable) =>
+    createSessionsRepository(trx).create(
       id,
       { sid, username: user.username, roles: user.roles, amr: user.amr, verifier: services.verifier.kind, authTime: now, idleSeconds: lifetime.idleSeconds, absoluteSeconds: lifetime.absoluteSeconds, clientIp: request.ip },
       now,
     );
-  endSessions(services, previous ? [sessionToEnd(previous)] : [], 'replaced', { log: request.log, clientIp: request.ip, alsoInTransaction: create });
+  await endSessions(services, previous ? [sessionToEnd(previous)] : [], 'replaced', { log: request.log, clientIp: request.ip, alsoInTransaction: create });
   reply.setCookie(SSO_COOKIE, id, COOKIE_OPTIONS);
   return { sid };
 }
 
 /** Ends the browser's session (logout): the apps it reached are told; the cookie is cleared. */
-export function endSsoSession(services: WebisoServices, request: FastifyRequest, reply: FastifyReply, reason: EndReason = 'logout'): { ended: boolean; apps: LoggedOutApp[] } {
-  const session = browserSessionRow(services, request);
+export async function endSsoSession(services: WebisoServices, request: FastifyRequest, reply: FastifyReply, reason: EndReason = 'logout'): Promise<{ ended: boolean; apps: LoggedOutApp[] }> {
+  const session = await browserSessionRow(services, request);
   reply.clearCookie(SSO_COOKIE, COOKIE_OPTIONS);
   if (!session) return { ended: false, apps: [] };
-  return { ended: !isExpired(session, nowSeconds(services)), apps: endSessions(services, [sessionToEnd(session)], reason, { log: request.log, clientIp: request.ip }) };
+  const apps = await endSessions(services, [sessionToEnd(session)], reason, { log: request.log, clientIp: request.ip });
+  return { ended: !isExpired(session, nowSeconds(services)), apps };
 }
 
 /**

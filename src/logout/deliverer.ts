@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { AuditLog } from '../audit/auth-events.ts';
 import type { WebisoConfig } from '../config/schema.ts';
 import type { Keystore } from '../keys/keystore.ts';
+import type { StoreKind } from '../store/store.ts';
 import { casLogoutRequestBody } from './cas-logout-request.ts';
 import type { DeliveriesRepository, Delivery } from './deliveries-repository.ts';
 import { signLogoutToken } from './logout-token.ts';
@@ -13,6 +14,8 @@ export interface DelivererDeps {
   readonly deliveries: DeliveriesRepository;
   readonly audit: AuditLog;
   readonly now: () => number;
+  /** the engine behind `deliveries` (PostgreSQL claims with SKIP LOCKED); config.store.kind when absent */
+  readonly storeKind?: StoreKind | undefined;
 }
 
 export interface LogoutDeliverer {
@@ -69,8 +72,10 @@ async function attempt(deps: DelivererDeps, delivery: Delivery): Promise<Attempt
 /**
  * Sends the logout outbox: each due row is leased, attempted with a short timeout, and marked
  * delivered, retried with backoff, or given up after logout.retryForSeconds. Every attempt is audited.
+ * Every host runs it; the claim hands each row to one host only, so an app is told once.
  */
 export function createLogoutDeliverer(deps: DelivererDeps): LogoutDeliverer {
+  const storeKind = deps.storeKind ?? deps.config.store.kind;
   let log: FastifyBaseLogger | undefined;
   let running: Promise<number> | undefined;
   let again = false;
@@ -82,13 +87,13 @@ export function createLogoutDeliverer(deps: DelivererDeps): LogoutDeliverer {
     const attemptNumber = delivery.attempts + 1;
     let result: string;
     if (outcome.ok) {
-      deps.deliveries.markDelivered(delivery.id, nowSeconds);
+      await deps.deliveries.markDelivered(delivery.id, nowSeconds);
       result = `delivered status=${outcome.status}`;
     } else if (nowSeconds + retryDelaySeconds(delivery.attempts) > delivery.giveUpAt) {
-      deps.deliveries.markFailed(delivery.id, outcome.error);
+      await deps.deliveries.markFailed(delivery.id, outcome.error);
       result = `gave_up error=${outcome.error}`;
     } else {
-      deps.deliveries.markRetry(delivery.id, nowSeconds + retryDelaySeconds(delivery.attempts), outcome.error);
+      await deps.deliveries.markRetry(delivery.id, nowSeconds + retryDelaySeconds(delivery.attempts), outcome.error);
       result = `retry error=${outcome.error}`;
     }
     if (log) {
@@ -99,8 +104,9 @@ export function createLogoutDeliverer(deps: DelivererDeps): LogoutDeliverer {
   async function pass(): Promise<number> {
     const nowSeconds = Math.floor(deps.now() / 1000);
     const leaseUntil = nowSeconds + Math.ceil(deps.config.logout.deliveryTimeoutSeconds) + 5;
-    const due = deps.deliveries.claimDue(nowSeconds, BATCH, leaseUntil);
-    const attempts = due.map((delivery) => settle(delivery));
+    const due = await deps.deliveries.claimDue(nowSeconds, BATCH, leaseUntil, { skipLocked: storeKind === 'postgres' });
+    // an outcome that cannot be written (the database went away) is logged; the row's lease runs out and it is tried again
+    const attempts = due.map((delivery) => settle(delivery).catch((error: unknown) => log?.error({ event: 'server.error', err: error }, 'logout delivery outcome not recorded')));
     attempts.forEach((p) => {
       inFlight.add(p);
       void p.finally(() => inFlight.delete(p));
@@ -127,7 +133,12 @@ export function createLogoutDeliverer(deps: DelivererDeps): LogoutDeliverer {
 
   return {
     kick() {
-      setImmediate(() => void runOnce().catch((error: unknown) => log?.error({ event: 'server.error', err: error }, 'logout delivery pass failed')));
+      const kicked = new Promise((resolve) => setImmediate(resolve))
+        .then(() => runOnce())
+        .catch((error: unknown) => log?.error({ event: 'server.error', err: error }, 'logout delivery pass failed'));
+      // drain() waits for a kick that has not started its pass yet
+      inFlight.add(kicked);
+      void kicked.finally(() => inFlight.delete(kicked));
     },
     runOnce,
     setLogger(logger) {

@@ -1,4 +1,6 @@
-import type { Db } from '../db/database.ts';
+import type { Selectable } from 'kysely';
+import type { Queryable } from '../store/store.ts';
+import type { Tables } from '../store/tables.ts';
 
 export type ParticipantProtocol = 'native' | 'cas' | 'oidc';
 
@@ -14,15 +16,7 @@ export interface Participant {
   readonly casTicket?: string | null | undefined;
 }
 
-interface ParticipantRow {
-  sid: string;
-  app_id: string;
-  protocol: ParticipantProtocol;
-  subject: string;
-  kind: 'user' | 'machine';
-  cas_service: string | null;
-  cas_ticket: string | null;
-}
+type ParticipantRow = Pick<Selectable<Tables['session_participants']>, 'sid' | 'app_id' | 'protocol' | 'subject' | 'kind' | 'cas_service' | 'cas_ticket'>;
 
 const toParticipant = (row: ParticipantRow): Participant => ({
   sid: row.sid,
@@ -36,25 +30,39 @@ const toParticipant = (row: ParticipantRow): Participant => ({
 
 export type ParticipantsRepository = ReturnType<typeof createParticipantsRepository>;
 
-/** The session index: which apps got something from which session. */
-export function createParticipantsRepository(db: Db) {
-  const insert = db.prepare(
-    'INSERT OR IGNORE INTO session_participants (sid, app_id, protocol, subject, kind, cas_service, cas_ticket, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-  );
-  const take = db.prepare<[string], ParticipantRow>('DELETE FROM session_participants WHERE sid = ? RETURNING sid, app_id, protocol, subject, kind, cas_service, cas_ticket');
-  const sidsOfSubject = db.prepare<[string], { sid: string }>('SELECT DISTINCT sid FROM session_participants WHERE subject = ?');
+/** The session index: which apps got something from which session. `db` is the store or a caller's transaction. */
+export function createParticipantsRepository(db: Queryable) {
   return {
-    record(participant: Participant, nowSeconds: number): void {
-      const { sid, appId, protocol, subject, kind } = participant;
-      insert.run(sid, appId, protocol, subject, kind, participant.casService ?? null, participant.casTicket ?? null, nowSeconds);
+    /** Records once: the unique index (sid, app, protocol, ticket) turns a repeat into nothing, on any host. */
+    async record(participant: Participant, nowSeconds: number): Promise<void> {
+      await db
+        .insertInto('session_participants')
+        .values({
+          sid: participant.sid,
+          app_id: participant.appId,
+          protocol: participant.protocol,
+          subject: participant.subject,
+          kind: participant.kind,
+          cas_service: participant.casService ?? null,
+          cas_ticket: participant.casTicket ?? null,
+          at: nowSeconds,
+        })
+        .onConflict((conflict) => conflict.doNothing())
+        .execute();
     },
-    /** Removes and returns a session's participants (inside the transaction that ends the session). */
-    take(sid: string): Participant[] {
-      return take.all(sid).map(toParticipant);
+    /**
+     * Removes and returns a session's participants (inside the transaction that ends the session).
+     * DELETE … RETURNING: when two hosts end one session at once, each row goes to exactly one of them.
+     */
+    async take(sid: string): Promise<Participant[]> {
+      const rows = await db.deleteFrom('session_participants').where('sid', '=', sid).returning(['id', 'sid', 'app_id', 'protocol', 'subject', 'kind', 'cas_service', 'cas_ticket']).execute();
+      // RETURNING has no order of its own: the apps are listed in the order the session reached them
+      return rows.sort((a, b) => a.id - b.id).map(toParticipant);
     },
     /** The sessions a subject took part in without an SSO row of their own (a kiosk machine's). */
-    sidsOf(subject: string): string[] {
-      return sidsOfSubject.all(subject).map((row) => row.sid);
+    async sidsOf(subject: string): Promise<string[]> {
+      const rows = await db.selectFrom('session_participants').select('sid').distinct().where('subject', '=', subject).execute();
+      return rows.map((row) => row.sid);
     },
   };
 }

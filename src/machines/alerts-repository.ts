@@ -1,4 +1,6 @@
-import type { Db } from '../db/database.ts';
+import type { Selectable } from 'kysely';
+import type { Queryable } from '../store/store.ts';
+import type { Tables } from '../store/tables.ts';
 
 export type AlertRule = 'outside_networks' | 'teleport' | 'clone';
 export type AlertStatus = 'open' | 'closed';
@@ -27,21 +29,7 @@ export interface RaisedAlert {
   readonly detail: string;
 }
 
-interface AlertDbRow {
-  id: number;
-  fqdn: string;
-  rule: AlertRule;
-  client_ip: string;
-  previous_ip: string | null;
-  detail: string;
-  first_at: number;
-  last_at: number;
-  count: number;
-  suspended: number;
-  status: AlertStatus;
-  closed_by: string | null;
-  closed_at: number | null;
-}
+type AlertDbRow = Selectable<Tables['machine_alerts']>;
 
 const toAlert = (row: AlertDbRow): MachineAlert => ({
   id: row.id,
@@ -61,46 +49,68 @@ const toAlert = (row: AlertDbRow): MachineAlert => ({
 
 export type AlertsRepository = ReturnType<typeof createAlertsRepository>;
 
-export function createAlertsRepository(db: Db) {
-  const selectOpen = db.prepare<[string, AlertRule, string], { id: number }>(
-    "SELECT id FROM machine_alerts WHERE fqdn = ? AND status = 'open' AND rule = ? AND client_ip = ?",
-  );
-  const insert = db.prepare(
-    `INSERT INTO machine_alerts (fqdn, rule, client_ip, previous_ip, detail, first_at, last_at, count, suspended, status)
-     VALUES (@fqdn, @rule, @clientIp, @previousIp, @detail, @at, @at, 1, @suspended, 'open')`,
-  );
-  const bump = db.prepare(
-    'UPDATE machine_alerts SET last_at = @at, count = count + 1, detail = @detail, previous_ip = @previousIp, suspended = max(suspended, @suspended) WHERE id = @id',
-  );
-  const close = db.prepare("UPDATE machine_alerts SET status = 'closed', closed_by = @by, closed_at = @at WHERE id = @id AND status = 'open'");
-  const selectById = db.prepare<[number], AlertDbRow>('SELECT * FROM machine_alerts WHERE id = ?');
-  const selectForMachine = db.prepare<[string, number], AlertDbRow>('SELECT * FROM machine_alerts WHERE fqdn = ? ORDER BY id DESC LIMIT ?');
-  const selectByStatus = db.prepare<[AlertStatus, number], AlertDbRow>('SELECT * FROM machine_alerts WHERE status = ? ORDER BY id DESC LIMIT ?');
-  const selectAll = db.prepare<[number], AlertDbRow>('SELECT * FROM machine_alerts ORDER BY id DESC LIMIT ?');
-
+/**
+ * Anomaly alerts: one open alert per (machine, rule, address), repeats bump its count. `raise`
+ * reads before it writes, so it runs in the presentation's transaction after the machine's row was
+ * locked (MachinesRepository.findForUpdate): two hosts cannot both open the same alert.
+ */
+export function createAlertsRepository(db: Queryable) {
   return {
     /** A new open alert, or one more occurrence of the open alert with the same machine, rule and address. */
-    raise(alert: RaisedAlert, at: number, suspended: boolean): number {
-      const params = { ...alert, at, suspended: suspended ? 1 : 0 };
-      const open = selectOpen.get(alert.fqdn, alert.rule, alert.clientIp);
-      if (open) {
-        bump.run({ ...params, id: open.id });
-        return open.id;
-      }
-      return Number(insert.run(params).lastInsertRowid);
+    async raise(alert: RaisedAlert, at: number, suspended: boolean): Promise<number> {
+      const bumped = await db
+        .updateTable('machine_alerts')
+        .set((eb) => ({
+          last_at: at,
+          count: eb('count', '+', 1),
+          detail: alert.detail,
+          previous_ip: alert.previousIp,
+          // a suspension is never forgotten by a later occurrence that did not suspend
+          ...(suspended ? { suspended: 1 } : {}),
+        }))
+        .where('fqdn', '=', alert.fqdn)
+        .where('status', '=', 'open')
+        .where('rule', '=', alert.rule)
+        .where('client_ip', '=', alert.clientIp)
+        .returning('id')
+        .executeTakeFirst();
+      if (bumped) return bumped.id;
+      const inserted = await db
+        .insertInto('machine_alerts')
+        .values({
+          fqdn: alert.fqdn,
+          rule: alert.rule,
+          client_ip: alert.clientIp,
+          previous_ip: alert.previousIp,
+          detail: alert.detail,
+          first_at: at,
+          last_at: at,
+          count: 1,
+          suspended: suspended ? 1 : 0,
+          status: 'open',
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      return inserted.id;
     },
-    close(id: number, by: string, at: number): boolean {
-      return close.run({ id, by, at }).changes === 1;
+    /** A conditional UPDATE: true only for the caller that closed it. */
+    async close(id: number, by: string, at: number): Promise<boolean> {
+      const result = await db.updateTable('machine_alerts').set({ status: 'closed', closed_by: by, closed_at: at }).where('id', '=', id).where('status', '=', 'open').executeTakeFirst();
+      return result.numUpdatedRows === 1n;
     },
-    find(id: number): MachineAlert | undefined {
-      const row = selectById.get(id);
+    async find(id: number): Promise<MachineAlert | undefined> {
+      const row = await db.selectFrom('machine_alerts').selectAll().where('id', '=', id).executeTakeFirst();
       return row ? toAlert(row) : undefined;
     },
-    forMachine(fqdn: string, limit = 100): MachineAlert[] {
-      return selectForMachine.all(fqdn, limit).map(toAlert);
+    async forMachine(fqdn: string, limit = 100): Promise<MachineAlert[]> {
+      const rows = await db.selectFrom('machine_alerts').selectAll().where('fqdn', '=', fqdn).orderBy('id', 'desc').limit(limit).execute();
+      return rows.map(toAlert);
     },
-    list(status: AlertStatus | 'all', limit = 500): MachineAlert[] {
-      return (status === 'all' ? selectAll.all(limit) : selectByStatus.all(status, limit)).map(toAlert);
+    async list(status: AlertStatus | 'all', limit = 500): Promise<MachineAlert[]> {
+      let query = db.selectFrom('machine_alerts').selectAll();
+      if (status !== 'all') query = query.where('status', '=', status);
+      const rows = await query.orderBy('id', 'desc').limit(limit).execute();
+      return rows.map(toAlert);
     },
   };
 }

@@ -4,15 +4,16 @@ import { enrollmentTag, hashEnrollmentCode, type PendingEnrollment } from './enr
 import { EnrollmentInvalidError, EnrollmentNotFoundError } from './errors.ts';
 import { parseLifetimeDays } from './input.ts';
 import { hashJti, type MachineClaims } from './machine-cookie.ts';
-import type { Machine } from './machines-repository.ts';
-import type { Actor, CreatedEnrollment, MintedCookie, OperationsDeps } from './operations.ts';
+import type { Machine, MachinesRepository, VersionChange } from './machines-repository.ts';
+import type { Actor, CreatedEnrollment, ExtraEventFields, MachineTransaction, MintedCookie, OperationsDeps } from './operations.ts';
 
 /** The parts of the machine operations that enrollment shares (see operations.ts). */
 export interface OperationsToolkit {
-  findOrThrow(fqdn: string): Machine;
-  event(fqdn: string, action: 'enroll_create' | 'enroll_cancel' | 'enroll_redeem' | 'enroll_refused', actor: Actor, at: number, extra?: { version?: number | null; reason?: string | null; detail?: string | null }): void;
+  transaction<T>(work: (tx: MachineTransaction) => Promise<T>): Promise<T>;
+  findOrThrow(repository: MachinesRepository, fqdn: string, lock?: boolean): Promise<Machine>;
+  event(repository: MachinesRepository, fqdn: string, action: 'enroll_create' | 'enroll_cancel' | 'enroll_redeem' | 'enroll_refused', actor: Actor, at: number, extra?: ExtraEventFields): Promise<void>;
   signFor(machine: Machine, lifetimeDays: number, at: number): Promise<{ cookie: string; claims: MachineClaims }>;
-  moveVersion(machine: Machine, change: { version: number; setBy: string; setAt: number; expiresAt: number | null }): void;
+  moveVersion(tx: MachineTransaction, machine: Machine, change: VersionChange): Promise<Machine>;
 }
 
 const REPLACED = 'replaced by a newer link';
@@ -31,87 +32,88 @@ function refusalReason(enrollment: { usedAt: number | null; cancelledAt: number 
  * issue, cancellation, redemption and refusal is a machine_events row.
  */
 export function createEnrollmentOperations(deps: OperationsDeps, kit: OperationsToolkit) {
-  const { db, enrollments } = deps;
-
-  function cancelOpenLinks(fqdn: string, actor: Actor, at: number, reason: string): PendingEnrollment[] {
-    const cancelled = enrollments.cancelOpen(fqdn, at, actor.name);
-    for (const link of cancelled) kit.event(fqdn, 'enroll_cancel', actor, at, { reason, detail: link.tag });
+  async function cancelOpenLinks(tx: MachineTransaction, fqdn: string, actor: Actor, at: number, reason: string): Promise<PendingEnrollment[]> {
+    const cancelled = await tx.enrollments.cancelOpen(fqdn, at, actor.name);
+    for (const link of cancelled) await kit.event(tx.machines, fqdn, 'enroll_cancel', actor, at, { reason, detail: link.tag });
     return cancelled;
   }
 
-  const createTransaction = db.transaction((fqdn: string, codeHash: string, days: number, actor: Actor, at: number, expiresAt: number) => {
-    kit.findOrThrow(fqdn);
-    cancelOpenLinks(fqdn, actor, at, REPLACED);
-    enrollments.insert(codeHash, { fqdn, lifetimeDays: days, createdBy: actor.name, createdAt: at, expiresAt });
-    kit.event(fqdn, 'enroll_create', actor, at, { detail: `${enrollmentTag(codeHash)} usable until ${formatTime(expiresAt)}, cookie for ${days} days` });
-  });
-
-  const cancelTransaction = db.transaction((fqdn: string, actor: Actor, reason: string | null, at: number): PendingEnrollment => {
-    kit.findOrThrow(fqdn);
-    const [cancelled] = cancelOpenLinks(fqdn, actor, at, reason ?? 'cancelled');
-    if (!cancelled) throw new EnrollmentNotFoundError(`${fqdn} has no pending enrollment link.`);
-    return cancelled;
-  });
-
-  const redeemTransaction = db.transaction((codeHash: string, machine: Machine, claims: MachineClaims, actor: Actor, createdBy: string) => {
-    if (!enrollments.consume(codeHash, claims.iat, actor.ip ?? 'unknown')) throw enrollmentInvalid();
-    kit.moveVersion(machine, { version: claims.ver, setBy: `${createdBy} (enrollment)`, setAt: claims.iat, expiresAt: claims.exp });
-    kit.event(machine.fqdn, 'enroll_redeem', { name: createdBy, ip: actor.ip }, claims.iat, {
-      version: claims.ver,
-      detail: `${enrollmentTag(codeHash)} jti#${hashJti(claims.jti).slice(0, 10)} expires ${formatTime(claims.exp)}`,
-    });
-  });
-
-  function redeemable(code: string, at: number) {
+  async function redeemable(code: string, at: number) {
     const codeHash = hashEnrollmentCode(code);
-    const enrollment = enrollments.find(codeHash);
+    const enrollment = await deps.enrollments.find(codeHash);
     const ok = enrollment !== undefined && enrollment.usedAt === null && enrollment.cancelledAt === null && enrollment.expiresAt > at;
     return { codeHash, enrollment, ok };
   }
 
   return {
     /** A one-time URL that installs a fresh cookie in whichever browser opens it first; the machine's older link stops working. */
-    createEnrollment(fqdn: string, lifetimeDays: unknown, actor: Actor): CreatedEnrollment {
+    async createEnrollment(fqdn: string, lifetimeDays: unknown, actor: Actor): Promise<CreatedEnrollment> {
       const days = parseLifetimeDays(lifetimeDays, deps.config.maxLifetimeDays);
       const at = deps.nowSeconds();
       const code = randomBytes(32).toString('base64url');
+      const codeHash = hashEnrollmentCode(code);
       const expiresAt = at + deps.config.enrollmentTtlSeconds;
-      createTransaction(fqdn, hashEnrollmentCode(code), days, actor, at, expiresAt);
+      await kit.transaction(async (tx) => {
+        // the machine's row lock queues two links issued at once (any hosts): the second cancels the
+        // first instead of running into the one-open-link index
+        await kit.findOrThrow(tx.machines, fqdn, true);
+        await cancelOpenLinks(tx, fqdn, actor, at, REPLACED);
+        await tx.enrollments.insert(codeHash, { fqdn, lifetimeDays: days, createdBy: actor.name, createdAt: at, expiresAt });
+        await kit.event(tx.machines, fqdn, 'enroll_create', actor, at, { detail: `${enrollmentTag(codeHash)} usable until ${formatTime(expiresAt)}, cookie for ${days} days` });
+      });
       return { code, url: `${deps.issuer}/machines/enroll/${code}`, expiresAt, lifetimeDays: days };
     },
 
     /** Cancels the machine's pending link; an error when it has none. */
-    cancelEnrollment(fqdn: string, actor: Actor, reason: string | null = null): PendingEnrollment {
-      return cancelTransaction(fqdn, actor, reason, deps.nowSeconds());
+    async cancelEnrollment(fqdn: string, actor: Actor, reason: string | null = null): Promise<PendingEnrollment> {
+      const at = deps.nowSeconds();
+      return kit.transaction(async (tx) => {
+        await kit.findOrThrow(tx.machines, fqdn);
+        const [cancelled] = await cancelOpenLinks(tx, fqdn, actor, at, reason ?? 'cancelled');
+        if (!cancelled) throw new EnrollmentNotFoundError(`${fqdn} has no pending enrollment link.`);
+        return cancelled;
+      });
     },
 
     /** Every link that can still be redeemed, soonest expiry first. */
-    pendingEnrollments(): PendingEnrollment[] {
-      return enrollments.pending(deps.nowSeconds());
+    pendingEnrollments(): Promise<PendingEnrollment[]> {
+      return deps.enrollments.pending(deps.nowSeconds());
     },
 
-    pendingEnrollmentOf(fqdn: string): PendingEnrollment | undefined {
-      return enrollments.pendingFor(fqdn, deps.nowSeconds());
+    pendingEnrollmentOf(fqdn: string): Promise<PendingEnrollment | undefined> {
+      return deps.enrollments.pendingFor(fqdn, deps.nowSeconds());
     },
 
     /** The enrollment a code belongs to, if it can still be redeemed (the confirmation page). */
-    pendingEnrollment(code: string): { fqdn: string; expiresAt: number; lifetimeDays: number } {
-      const { enrollment, ok } = redeemable(code, deps.nowSeconds());
+    async pendingEnrollment(code: string): Promise<{ fqdn: string; expiresAt: number; lifetimeDays: number }> {
+      const { enrollment, ok } = await redeemable(code, deps.nowSeconds());
       if (!ok || !enrollment) throw enrollmentInvalid();
       return { fqdn: enrollment.fqdn, expiresAt: enrollment.expiresAt, lifetimeDays: enrollment.lifetimeDays };
     },
 
+    /**
+     * Signs the cookie first, then in one transaction claims the code (a single conditional
+     * UPDATE: exactly one redemption wins) and moves the version from the value read.
+     */
     async redeemEnrollment(code: string, actor: Actor): Promise<MintedCookie> {
       const at = deps.nowSeconds();
-      const { codeHash, enrollment, ok } = redeemable(code, at);
+      const { codeHash, enrollment, ok } = await redeemable(code, at);
       if (!ok || !enrollment) {
-        if (enrollment) kit.event(enrollment.fqdn, 'enroll_refused', { name: 'enrollment', ip: actor.ip }, at, { reason: refusalReason(enrollment), detail: enrollmentTag(codeHash) });
+        if (enrollment) await kit.event(deps.machines, enrollment.fqdn, 'enroll_refused', { name: 'enrollment', ip: actor.ip }, at, { reason: refusalReason(enrollment), detail: enrollmentTag(codeHash) });
         throw enrollmentInvalid();
       }
-      const machine = kit.findOrThrow(enrollment.fqdn);
+      const machine = await kit.findOrThrow(deps.machines, enrollment.fqdn);
       const { cookie, claims } = await kit.signFor(machine, enrollment.lifetimeDays, at);
-      redeemTransaction(codeHash, machine, claims, actor, enrollment.createdBy);
-      return { cookie, claims, machine: kit.findOrThrow(enrollment.fqdn) };
+      const moved = await kit.transaction(async (tx) => {
+        if (!(await tx.enrollments.consume(codeHash, claims.iat, actor.ip ?? 'unknown'))) throw enrollmentInvalid();
+        const changed = await kit.moveVersion(tx, machine, { version: claims.ver, setBy: `${enrollment.createdBy} (enrollment)`, setAt: claims.iat, expiresAt: claims.exp });
+        await kit.event(tx.machines, machine.fqdn, 'enroll_redeem', { name: enrollment.createdBy, ip: actor.ip }, claims.iat, {
+          version: claims.ver,
+          detail: `${enrollmentTag(codeHash)} jti#${hashJti(claims.jti).slice(0, 10)} expires ${formatTime(claims.exp)}`,
+        });
+        return changed;
+      });
+      return { cookie, claims, machine: moved };
     },
   };
 }

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { Db } from '../db/database.ts';
+import type { ExpressionBuilder, Selectable } from 'kysely';
+import type { Queryable } from '../store/store.ts';
+import type { Tables } from '../store/tables.ts';
 
 export interface Enrollment {
   readonly fqdn: string;
@@ -25,16 +27,7 @@ export function hashEnrollmentCode(code: string): string {
 /** How the history names a link without revealing anything usable. */
 export const enrollmentTag = (codeHash: string) => `code#${codeHash.slice(0, 10)}`;
 
-interface EnrollmentDbRow {
-  code_hash: string;
-  fqdn: string;
-  lifetime_days: number;
-  created_by: string;
-  created_at: number;
-  expires_at: number;
-  used_at: number | null;
-  cancelled_at: number | null;
-}
+type EnrollmentDbRow = Selectable<Tables['machine_enrollments']>;
 
 const toEnrollment = (row: EnrollmentDbRow): Enrollment => ({
   fqdn: row.fqdn,
@@ -57,51 +50,61 @@ const toPending = (row: EnrollmentDbRow): PendingEnrollment => ({
 
 export type EnrollmentsRepository = ReturnType<typeof createEnrollmentsRepository>;
 
-const OPEN = 'used_at IS NULL AND cancelled_at IS NULL';
+/** Neither used nor cancelled (expired links still are "open": the unique index counts them). */
+const open = (eb: ExpressionBuilder<Tables, 'machine_enrollments'>) => eb.and([eb('used_at', 'is', null), eb('cancelled_at', 'is', null)]);
 
-export function createEnrollmentsRepository(db: Db) {
-  const insert = db.prepare(
-    `INSERT INTO machine_enrollments (code_hash, fqdn, lifetime_days, created_by, created_at, expires_at)
-     VALUES (@codeHash, @fqdn, @lifetimeDays, @createdBy, @createdAt, @expiresAt)`,
-  );
-  const select = db.prepare<[string], EnrollmentDbRow>('SELECT * FROM machine_enrollments WHERE code_hash = ?');
-  // Single use: the row is claimed by the UPDATE itself, so two concurrent redemptions cannot both win.
-  const consume = db.prepare<{ codeHash: string; now: number; ip: string }, EnrollmentDbRow>(
-    `UPDATE machine_enrollments SET used_at = @now, used_ip = @ip
-      WHERE code_hash = @codeHash AND ${OPEN} AND expires_at > @now
-      RETURNING *`,
-  );
-  const cancelOpen = db.prepare<{ fqdn: string; now: number; by: string }, EnrollmentDbRow>(
-    `UPDATE machine_enrollments SET cancelled_at = @now, cancelled_by = @by WHERE fqdn = @fqdn AND ${OPEN} RETURNING *`,
-  );
-  const selectPending = db.prepare<{ now: number }, EnrollmentDbRow>(`SELECT * FROM machine_enrollments WHERE ${OPEN} AND expires_at > @now ORDER BY expires_at, fqdn`);
-  const selectPendingFor = db.prepare<{ fqdn: string; now: number }, EnrollmentDbRow>(`SELECT * FROM machine_enrollments WHERE fqdn = @fqdn AND ${OPEN} AND expires_at > @now`);
-
+export function createEnrollmentsRepository(db: Queryable) {
   return {
-    insert(codeHash: string, enrollment: Omit<Enrollment, 'usedAt' | 'cancelledAt'>): void {
-      insert.run({ codeHash, ...enrollment });
+    async insert(codeHash: string, enrollment: Omit<Enrollment, 'usedAt' | 'cancelledAt'>): Promise<void> {
+      await db
+        .insertInto('machine_enrollments')
+        .values({
+          code_hash: codeHash,
+          fqdn: enrollment.fqdn,
+          lifetime_days: enrollment.lifetimeDays,
+          created_by: enrollment.createdBy,
+          created_at: enrollment.createdAt,
+          expires_at: enrollment.expiresAt,
+          used_at: null,
+          used_ip: null,
+          cancelled_at: null,
+          cancelled_by: null,
+        })
+        .execute();
     },
-    find(codeHash: string): Enrollment | undefined {
-      const row = select.get(codeHash);
+    async find(codeHash: string): Promise<Enrollment | undefined> {
+      const row = await db.selectFrom('machine_enrollments').selectAll().where('code_hash', '=', codeHash).executeTakeFirst();
       return row ? toEnrollment(row) : undefined;
     },
-    /** Marks an open, unexpired code used and returns it; undefined otherwise. Call inside a transaction. */
-    consume(codeHash: string, now: number, ip: string): Enrollment | undefined {
-      const row = consume.get({ codeHash, now, ip });
+    /**
+     * Marks an open, unexpired code used and returns it; undefined otherwise. Single use: the row is
+     * claimed by this one UPDATE, so of two concurrent redemptions (any hosts) exactly one gets it.
+     */
+    async consume(codeHash: string, now: number, ip: string): Promise<Enrollment | undefined> {
+      const row = await db
+        .updateTable('machine_enrollments')
+        .set({ used_at: now, used_ip: ip })
+        .where('code_hash', '=', codeHash)
+        .where(open)
+        .where('expires_at', '>', now)
+        .returningAll()
+        .executeTakeFirst();
       return row ? toEnrollment(row) : undefined;
     },
     /**
      * Cancels every open link of the machine (the pending one, and expired ones never used) and
      * returns those that were still redeemable. Call inside a transaction.
      */
-    cancelOpen(fqdn: string, now: number, by: string): PendingEnrollment[] {
-      return cancelOpen.all({ fqdn, now, by }).filter((row) => row.expires_at > now).map(toPending);
+    async cancelOpen(fqdn: string, now: number, by: string): Promise<PendingEnrollment[]> {
+      const rows = await db.updateTable('machine_enrollments').set({ cancelled_at: now, cancelled_by: by }).where('fqdn', '=', fqdn).where(open).returningAll().execute();
+      return rows.filter((row) => row.expires_at > now).map(toPending);
     },
-    pending(now: number): PendingEnrollment[] {
-      return selectPending.all({ now }).map(toPending);
+    async pending(now: number): Promise<PendingEnrollment[]> {
+      const rows = await db.selectFrom('machine_enrollments').selectAll().where(open).where('expires_at', '>', now).orderBy('expires_at').orderBy('fqdn').execute();
+      return rows.map(toPending);
     },
-    pendingFor(fqdn: string, now: number): PendingEnrollment | undefined {
-      const row = selectPendingFor.get({ fqdn, now });
+    async pendingFor(fqdn: string, now: number): Promise<PendingEnrollment | undefined> {
+      const row = await db.selectFrom('machine_enrollments').selectAll().where('fqdn', '=', fqdn).where(open).where('expires_at', '>', now).executeTakeFirst();
       return row ? toPending(row) : undefined;
     },
   };

@@ -51,10 +51,10 @@ export interface KioskLoginView {
   readonly hasSession: boolean;
 }
 
-export function kioskLoginView(services: WebisoServices, request: FastifyRequest, binding: string): KioskLoginView | undefined {
+export async function kioskLoginView(services: WebisoServices, request: FastifyRequest, binding: string): Promise<KioskLoginView | undefined> {
   const fqdn = kioskFqdn(request);
   if (fqdn === undefined) return undefined;
-  return { fqdn, endSessionCsrf: csrfToken(services.formSecret, 'logout', binding), hasSession: loadSsoSession(services, request) !== undefined };
+  return { fqdn, endSessionCsrf: csrfToken(services.formSecret, 'logout', binding), hasSession: (await loadSsoSession(services, request)) !== undefined };
 }
 
 /**

@@ -1,4 +1,6 @@
-import type { Db } from '../db/database.ts';
+import type { Selectable } from 'kysely';
+import type { Queryable, StoreKind } from '../store/store.ts';
+import type { Tables } from '../store/tables.ts';
 
 export type MachineStatus = 'active' | 'suspended';
 
@@ -68,32 +70,17 @@ export interface NewMachine {
   readonly createdAt: number;
 }
 
-interface MachineDbRow {
-  fqdn: string;
-  version: number;
-  set_by: string;
-  set_at: number;
-  expires_at: number | null;
-  status: MachineStatus;
-  location: string | null;
-  networks: string;
-  entitlements: string;
-  created_by: string;
-  created_at: number;
+export interface VersionChange {
+  readonly version: number;
+  readonly setBy: string;
+  readonly setAt: number;
+  readonly expiresAt: number | null;
 }
 
-/** A machine_events row as SQLite returns it (the admin console's queries read the same rows). */
-export interface EventDbRow {
-  id: number;
-  fqdn: string;
-  action: MachineAction;
-  version: number | null;
-  actor: string;
-  at: number;
-  client_ip: string | null;
-  reason: string | null;
-  detail: string | null;
-}
+type MachineDbRow = Selectable<Tables['machines']>;
+
+/** A machine_events row as the store returns it (the admin console's queries read the same rows). */
+export type EventDbRow = Selectable<Tables['machine_events']>;
 
 const toMachine = (row: MachineDbRow): Machine => ({
   fqdn: row.fqdn,
@@ -112,7 +99,7 @@ const toMachine = (row: MachineDbRow): Machine => ({
 export const toEvent = (row: EventDbRow): MachineEvent => ({
   id: row.id,
   fqdn: row.fqdn,
-  action: row.action,
+  action: row.action as MachineAction,
   version: row.version,
   actor: row.actor,
   at: row.at,
@@ -123,77 +110,135 @@ export const toEvent = (row: EventDbRow): MachineEvent => ({
 
 export type MachinesRepository = ReturnType<typeof createMachinesRepository>;
 
-/** The version table, its append-only history and the global settings. */
-export function createMachinesRepository(db: Db) {
-  const insert = db.prepare(
-    `INSERT INTO machines (fqdn, version, set_by, set_at, expires_at, status, location, networks, entitlements, created_by, created_at)
-     VALUES (@fqdn, 0, @createdBy, @createdAt, NULL, 'active', @location, @networks, @entitlements, @createdBy, @createdAt)`,
-  );
-  const select = db.prepare<[string], MachineDbRow>('SELECT * FROM machines WHERE fqdn = ?');
-  const selectList = db.prepare<[], MachineDbRow & { last_seen: number | null; last_ip: string | null; open_alerts: number }>(
-    `SELECT m.*,
-            (SELECT s.last_seen FROM machine_ip_summary s WHERE s.fqdn = m.fqdn ORDER BY s.last_seen DESC LIMIT 1) AS last_seen,
-            (SELECT s.client_ip FROM machine_ip_summary s WHERE s.fqdn = m.fqdn ORDER BY s.last_seen DESC LIMIT 1) AS last_ip,
-            (SELECT count(*) FROM machine_alerts a WHERE a.fqdn = m.fqdn AND a.status = 'open') AS open_alerts
-       FROM machines m ORDER BY m.fqdn`,
-  );
-  const updateDetails = db.prepare('UPDATE machines SET location = @location, networks = @networks, entitlements = @entitlements WHERE fqdn = @fqdn');
-  // Compare-and-set: the version moves only from the value the caller read (no lost update, no reuse).
-  const updateVersion = db.prepare(
-    'UPDATE machines SET version = @version, set_by = @setBy, set_at = @setAt, expires_at = @expiresAt WHERE fqdn = @fqdn AND version = @expected',
-  );
-  const updateStatus = db.prepare('UPDATE machines SET status = @to WHERE fqdn = @fqdn AND status = @from');
-  const insertEvent = db.prepare(
-    'INSERT INTO machine_events (fqdn, action, version, actor, at, client_ip, reason, detail) VALUES (@fqdn, @action, @version, @actor, @at, @clientIp, @reason, @detail)',
-  );
-  const selectEvents = db.prepare<[string, number], EventDbRow>('SELECT * FROM machine_events WHERE fqdn = ? ORDER BY id DESC LIMIT ?');
-  const selectSetting = db.prepare<[string], { value: string }>('SELECT value FROM machine_settings WHERE name = ?');
-  const upsertSetting = db.prepare(
-    `INSERT INTO machine_settings (name, value, set_by, set_at) VALUES (@name, @value, @setBy, @setAt)
-     ON CONFLICT (name) DO UPDATE SET value = excluded.value, set_by = excluded.set_by, set_at = excluded.set_at`,
-  );
-
+/**
+ * The version table, its append-only history and the global settings. `db` is the store's
+ * connection or a caller's transaction; `kind` decides the one engine-specific detail, the row
+ * lock of findForUpdate (SQLite's IMMEDIATE transactions already exclude every other writer).
+ */
+export function createMachinesRepository(db: Queryable, kind: StoreKind) {
   return {
-    insert(machine: NewMachine): void {
-      insert.run({ ...machine, networks: JSON.stringify(machine.networks), entitlements: JSON.stringify(machine.entitlements) });
+    /** false when a machine of that name exists already (one statement: two hosts adding it race safely) */
+    async insert(machine: NewMachine): Promise<boolean> {
+      const row = await db
+        .insertInto('machines')
+        .values({
+          fqdn: machine.fqdn,
+          version: 0,
+          set_by: machine.createdBy,
+          set_at: machine.createdAt,
+          expires_at: null,
+          status: 'active',
+          location: machine.location,
+          networks: JSON.stringify(machine.networks),
+          entitlements: JSON.stringify(machine.entitlements),
+          created_by: machine.createdBy,
+          created_at: machine.createdAt,
+        })
+        .onConflict((oc) => oc.column('fqdn').doNothing())
+        .returning('fqdn')
+        .executeTakeFirst();
+      return row !== undefined;
     },
-    find(fqdn: string): Machine | undefined {
-      const row = select.get(fqdn);
+    async find(fqdn: string): Promise<Machine | undefined> {
+      const row = await db.selectFrom('machines').selectAll().where('fqdn', '=', fqdn).executeTakeFirst();
       return row ? toMachine(row) : undefined;
     },
-    list(): MachineListEntry[] {
-      return selectList.all().map((row) => ({ ...toMachine(row), lastSeen: row.last_seen, lastIp: row.last_ip, openAlerts: row.open_alerts }));
+    /**
+     * The row, locked until the caller's transaction ends (PostgreSQL: FOR NO KEY UPDATE, which
+     * still lets enrollment rows reference it). Presentations and changes of one machine that read
+     * before they write take it first, so under READ COMMITTED they see each other's rows.
+     */
+    async findForUpdate(fqdn: string): Promise<Machine | undefined> {
+      const query = db.selectFrom('machines').selectAll().where('fqdn', '=', fqdn);
+      const row = await (kind === 'postgres' ? query.forNoKeyUpdate() : query).executeTakeFirst();
+      return row ? toMachine(row) : undefined;
     },
-    updateDetails(fqdn: string, details: { location: string | null; networks: readonly string[]; entitlements: readonly string[] }): boolean {
-      return updateDetails.run({ fqdn, location: details.location, networks: JSON.stringify(details.networks), entitlements: JSON.stringify(details.entitlements) }).changes === 1;
+    async list(): Promise<MachineListEntry[]> {
+      const rows = await db
+        .selectFrom('machines as m')
+        .selectAll('m')
+        .select((eb) => [
+          eb.selectFrom('machine_ip_summary as s').select('s.last_seen').whereRef('s.fqdn', '=', 'm.fqdn').orderBy('s.last_seen', 'desc').limit(1).as('last_seen'),
+          eb.selectFrom('machine_ip_summary as s').select('s.client_ip').whereRef('s.fqdn', '=', 'm.fqdn').orderBy('s.last_seen', 'desc').limit(1).as('last_ip'),
+          eb
+            .selectFrom('machine_alerts as a')
+            .select((inner) => inner.fn.countAll<number>().as('n'))
+            .whereRef('a.fqdn', '=', 'm.fqdn')
+            .where('a.status', '=', 'open')
+            .as('open_alerts'),
+        ])
+        .orderBy('m.fqdn')
+        .execute();
+      return rows.map((row) => ({ ...toMachine(row), lastSeen: row.last_seen, lastIp: row.last_ip, openAlerts: Number(row.open_alerts ?? 0) }));
     },
-    /** Moves the version from `expected`; false when someone else moved it first. */
-    setVersion(fqdn: string, expected: number, change: { version: number; setBy: string; setAt: number; expiresAt: number | null }): boolean {
-      return updateVersion.run({ fqdn, expected, ...change }).changes === 1;
+    async updateDetails(fqdn: string, details: { location: string | null; networks: readonly string[]; entitlements: readonly string[] }): Promise<boolean> {
+      const result = await db
+        .updateTable('machines')
+        .set({ location: details.location, networks: JSON.stringify(details.networks), entitlements: JSON.stringify(details.entitlements) })
+        .where('fqdn', '=', fqdn)
+        .executeTakeFirst();
+      return result.numUpdatedRows === 1n;
     },
-    setStatus(fqdn: string, from: MachineStatus, to: MachineStatus): boolean {
-      return updateStatus.run({ fqdn, from, to }).changes === 1;
+    /**
+     * Compare-and-set: moves the version from `expected` and returns the machine as changed;
+     * undefined when someone else moved it first (on PostgreSQL a concurrent writer waits for the
+     * row and then finds `version` no longer equal to `expected`: no lost update, no reuse).
+     */
+    async setVersion(fqdn: string, expected: number, change: VersionChange): Promise<Machine | undefined> {
+      const row = await db
+        .updateTable('machines')
+        .set({ version: change.version, set_by: change.setBy, set_at: change.setAt, expires_at: change.expiresAt })
+        .where('fqdn', '=', fqdn)
+        .where('version', '=', expected)
+        .returningAll()
+        .executeTakeFirst();
+      return row ? toMachine(row) : undefined;
     },
-    addEvent(event: NewMachineEvent): void {
-      insertEvent.run({
-        fqdn: event.fqdn,
-        action: event.action,
-        version: event.version ?? null,
-        actor: event.actor,
-        at: event.at,
-        clientIp: event.clientIp ?? null,
-        reason: event.reason ?? null,
-        detail: event.detail ?? null,
-      });
+    /** A conditional UPDATE: true only for the one caller that moved the status from `from`. */
+    async setStatus(fqdn: string, from: MachineStatus, to: MachineStatus): Promise<boolean> {
+      const result = await db.updateTable('machines').set({ status: to }).where('fqdn', '=', fqdn).where('status', '=', from).executeTakeFirst();
+      return result.numUpdatedRows === 1n;
     },
-    events(fqdn: string, limit = 200): MachineEvent[] {
-      return selectEvents.all(fqdn, limit).map(toEvent);
+    async addEvent(event: NewMachineEvent): Promise<void> {
+      await db
+        .insertInto('machine_events')
+        .values({
+          fqdn: event.fqdn,
+          action: event.action,
+          version: event.version ?? null,
+          actor: event.actor,
+          at: event.at,
+          client_ip: event.clientIp ?? null,
+          reason: event.reason ?? null,
+          detail: event.detail ?? null,
+        })
+        .execute();
     },
-    setting(name: string): string | undefined {
-      return selectSetting.get(name)?.value;
+    async events(fqdn: string, limit = 200): Promise<MachineEvent[]> {
+      const rows = await db.selectFrom('machine_events').selectAll().where('fqdn', '=', fqdn).orderBy('id', 'desc').limit(limit).execute();
+      return rows.map(toEvent);
     },
-    setSetting(name: string, value: string, setBy: string, setAt: number): void {
-      upsertSetting.run({ name, value, setBy, setAt });
+    async setting(name: string): Promise<string | undefined> {
+      const row = await db.selectFrom('machine_settings').select('value').where('name', '=', name).executeTakeFirst();
+      return row?.value;
+    },
+    /**
+     * Writes a numeric setting that only ever grows (the invalid-before cutoff): one upsert whose
+     * update applies only when the stored number is not larger. False when a larger one is stored.
+     */
+    async raiseNumericSetting(name: string, value: number, setBy: string, setAt: number): Promise<boolean> {
+      const row = await db
+        .insertInto('machine_settings')
+        .values({ name, value: String(value), set_by: setBy, set_at: setAt })
+        .onConflict((oc) =>
+          oc
+            .column('name')
+            .doUpdateSet((eb) => ({ value: eb.ref('excluded.value'), set_by: eb.ref('excluded.set_by'), set_at: eb.ref('excluded.set_at') }))
+            .where((eb) => eb(eb.cast('machine_settings.value', 'bigint'), '<=', eb.cast('excluded.value', 'bigint'))),
+        )
+        .returning('name')
+        .executeTakeFirst();
+      return row !== undefined;
     },
   };
 }

@@ -17,9 +17,9 @@ function codeOf(request: FastifyRequest): string {
 }
 
 /** GET only shows what the link would do: link scanners and prefetchers must not burn the code. */
-function showEnrollment(services: WebisoServices, request: FastifyRequest, reply: FastifyReply) {
+async function showEnrollment(services: WebisoServices, request: FastifyRequest, reply: FastifyReply) {
   const code = codeOf(request);
-  const pending = services.machines.operations.pendingEnrollment(code);
+  const pending = await services.machines.operations.pendingEnrollment(code);
   const binding = browserBinding(request, reply);
   return reply.page(200, 'kiosk-enroll', {
     title: 'Enroll this browser as a kiosk',

@@ -1,6 +1,6 @@
 import type { WebisoConfig } from '../config/schema.ts';
-import type { Db } from '../db/database.ts';
 import type { Keystore } from '../keys/keystore.ts';
+import type { Store } from '../store/store.ts';
 import { createAlertsRepository, type AlertsRepository } from './alerts-repository.ts';
 import { createEnrollmentsRepository } from './enrollments-repository.ts';
 import { MACHINE_ALG } from './machine-cookie.ts';
@@ -20,7 +20,7 @@ export interface MachineServices {
 }
 
 export interface MachineServicesDeps {
-  readonly db: Db;
+  readonly store: Store;
   readonly config: WebisoConfig;
   readonly keystore: Keystore;
   readonly now: () => number;
@@ -31,21 +31,21 @@ export async function ensureMachineKey(keystore: Keystore): Promise<void> {
   await keystore.ensureKey('machine', MACHINE_ALG);
 }
 
-export function createMachineServices({ db, config, keystore, now }: MachineServicesDeps): MachineServices {
+/** The repositories here run on the store's connection; operations and the presenter open their own transactions. */
+export function createMachineServices({ store, config, keystore, now }: MachineServicesDeps): MachineServices {
   const nowSeconds = () => Math.floor(now() / 1000);
-  const repository = createMachinesRepository(db);
-  const sightings = createSightingsRepository(db);
-  const alerts = createAlertsRepository(db);
+  const repository = createMachinesRepository(store.db, store.kind);
+  const sightings = createSightingsRepository(store.db);
+  const alerts = createAlertsRepository(store.db);
   const operations = createMachineOperations({
-    db,
+    store,
     config: config.machines,
     issuer: config.issuer,
     keystore,
     machines: repository,
-    alerts,
-    enrollments: createEnrollmentsRepository(db),
+    enrollments: createEnrollmentsRepository(store.db),
     nowSeconds,
   });
-  const present = createPresenter({ db, config: config.machines, machines: repository, sightings, alerts, invalidBefore: operations.invalidBefore, nowSeconds });
+  const present = createPresenter({ store, config: config.machines, invalidBefore: operations.invalidBefore, nowSeconds });
   return { repository, sightings, alerts, operations, present };
 }

@@ -1,4 +1,6 @@
-import type { Db } from '../db/database.ts';
+import { sql, type Selectable } from 'kysely';
+import type { Queryable } from '../store/store.ts';
+import type { Tables } from '../store/tables.ts';
 
 export type SightingOutcome = 'accepted' | 'rejected';
 
@@ -30,26 +32,14 @@ export interface AddressSummary {
   readonly rejectedCount: number;
 }
 
-export interface DailyCount {
-  readonly day: number;
-  readonly accepted: number;
-  readonly rejected: number;
+/** An earlier accepted sighting, as the anomaly rules read it. */
+export interface AcceptedSighting {
+  readonly at: number;
+  readonly clientIp: string;
+  readonly network: string;
 }
 
-interface SightingDbRow {
-  id: number;
-  at: number;
-  fqdn: string | null;
-  claimed_fqdn: string | null;
-  jti_hash: string | null;
-  version: number | null;
-  client_ip: string;
-  network: string;
-  user_agent: string | null;
-  app_id: string | null;
-  outcome: SightingOutcome;
-  reason: string | null;
-}
+type SightingDbRow = Selectable<Tables['machine_sightings']>;
 
 const toSighting = (row: SightingDbRow): Sighting => ({
   id: row.id,
@@ -71,75 +61,118 @@ export type SightingsRepository = ReturnType<typeof createSightingsRepository>;
 /** The rollup's granularity (machine_sighting_hours). */
 export const ROLLUP_SECONDS = 3600;
 
-/** Machine-cookie presentations and the per-(FQDN, IP) summary beside them. */
-export function createSightingsRepository(db: Db) {
-  const insert = db.prepare(
-    `INSERT INTO machine_sightings (at, fqdn, claimed_fqdn, jti_hash, version, client_ip, network, user_agent, app_id, outcome, reason)
-     VALUES (@at, @fqdn, @claimedFqdn, @jtiHash, @version, @clientIp, @network, @userAgent, @appId, @outcome, @reason)`,
-  );
-  const upsertSummary = db.prepare(
-    `INSERT INTO machine_ip_summary (fqdn, client_ip, network, first_seen, last_seen, count, rejected_count)
-     VALUES (@fqdn, @clientIp, @network, @at, @at, 1, @rejected)
-     ON CONFLICT (fqdn, client_ip) DO UPDATE SET
-       network = excluded.network,
-       last_seen = max(last_seen, excluded.last_seen),
-       count = count + 1,
-       rejected_count = rejected_count + excluded.rejected_count`,
-  );
-  const upsertSlot = db.prepare(
-    `INSERT INTO machine_sighting_hours (name, hour_start, verified, client_ip, outcome, network, count, first_at, last_at)
-     VALUES (@name, @at - @at % ${ROLLUP_SECONDS}, @verified, @clientIp, @outcome, @network, 1, @at, @at)
-     ON CONFLICT (name, hour_start, verified, client_ip, outcome) DO UPDATE SET
-       network = excluded.network, count = count + 1, first_at = min(first_at, excluded.first_at), last_at = max(last_at, excluded.last_at)`,
-  );
-  const selectLastAccepted = db.prepare<[string], SightingDbRow>(
-    "SELECT * FROM machine_sightings WHERE fqdn = ? AND outcome = 'accepted' ORDER BY id DESC LIMIT 1",
-  );
-  const selectRecentForJti = db.prepare<[string, number, number], { network: string; at: number }>(
-    "SELECT network, at FROM machine_sightings WHERE jti_hash = ? AND outcome = 'accepted' AND at >= ? ORDER BY id DESC LIMIT ?",
-  );
-  const selectAddresses = db.prepare<[string], { client_ip: string; network: string; first_seen: number; last_seen: number; count: number; rejected_count: number }>(
-    'SELECT client_ip, network, first_seen, last_seen, count, rejected_count FROM machine_ip_summary WHERE fqdn = ? ORDER BY last_seen DESC',
-  );
-  // Authentic sightings by fqdn, forged or stale ones by the name they claimed (fqdn NULL): each side
-  // newest first from its own index and cut to the limit before merging, so a busy kiosk's page does
-  // not sort its whole history (and an authentic sighting is listed once, not again by its claim).
-  const selectRecent = db.prepare<{ fqdn: string; limit: number }, SightingDbRow>(
-    `SELECT * FROM (
-       SELECT * FROM (SELECT * FROM machine_sightings WHERE fqdn = @fqdn ORDER BY at DESC, id DESC LIMIT @limit)
-       UNION ALL
-       SELECT * FROM (SELECT * FROM machine_sightings WHERE claimed_fqdn = @fqdn AND fqdn IS NULL ORDER BY at DESC, id DESC LIMIT @limit)
-     ) ORDER BY at DESC, id DESC LIMIT @limit`,
-  );
-  const selectDaily = db.prepare<[string, number], DailyCount>(
-    `SELECT at / 86400 AS day,
-            sum(outcome = 'accepted') AS accepted,
-            sum(outcome = 'rejected') AS rejected
-       FROM machine_sightings WHERE fqdn = ? AND at >= ? GROUP BY day ORDER BY day`,
-  );
+/** Machine-cookie presentations, the per-(FQDN, IP) summary and the hourly rollup beside them. */
+export function createSightingsRepository(db: Queryable) {
+  async function upsertHour(sighting: NewSighting, name: string): Promise<void> {
+    await db
+      .insertInto('machine_sighting_hours')
+      .values({
+        name,
+        hour_start: sighting.at - (sighting.at % ROLLUP_SECONDS),
+        verified: sighting.fqdn !== null ? 1 : 0,
+        client_ip: sighting.clientIp,
+        outcome: sighting.outcome,
+        network: sighting.network,
+        count: 1,
+        first_at: sighting.at,
+        last_at: sighting.at,
+      })
+      .onConflict((oc) =>
+        oc.columns(['name', 'hour_start', 'verified', 'client_ip', 'outcome']).doUpdateSet((eb) => ({
+          network: eb.ref('excluded.network'),
+          count: eb('machine_sighting_hours.count', '+', 1),
+          // scalar min/max differ between the engines (min/max vs least/greatest): a CASE is both
+          first_at: eb.case().when('excluded.first_at', '<', eb.ref('machine_sighting_hours.first_at')).then(eb.ref('excluded.first_at')).else(eb.ref('machine_sighting_hours.first_at')).end(),
+          last_at: eb.case().when('excluded.last_at', '>', eb.ref('machine_sighting_hours.last_at')).then(eb.ref('excluded.last_at')).else(eb.ref('machine_sighting_hours.last_at')).end(),
+        })),
+      )
+      .execute();
+  }
+
+  async function upsertSummary(sighting: NewSighting, fqdn: string): Promise<void> {
+    await db
+      .insertInto('machine_ip_summary')
+      .values({
+        fqdn,
+        client_ip: sighting.clientIp,
+        network: sighting.network,
+        first_seen: sighting.at,
+        last_seen: sighting.at,
+        count: 1,
+        rejected_count: sighting.outcome === 'rejected' ? 1 : 0,
+      })
+      .onConflict((oc) =>
+        oc.columns(['fqdn', 'client_ip']).doUpdateSet((eb) => ({
+          network: eb.ref('excluded.network'),
+          last_seen: eb.case().when('excluded.last_seen', '>', eb.ref('machine_ip_summary.last_seen')).then(eb.ref('excluded.last_seen')).else(eb.ref('machine_ip_summary.last_seen')).end(),
+          count: eb('machine_ip_summary.count', '+', 1),
+          rejected_count: eb('machine_ip_summary.rejected_count', '+', eb.ref('excluded.rejected_count')),
+        })),
+      )
+      .execute();
+  }
 
   return {
-    /** Records a sighting; authentic ones (fqdn set) also update the address summary. Call inside a transaction. */
-    record(sighting: NewSighting): number {
-      const id = Number(insert.run(sighting).lastInsertRowid);
+    /** Records a sighting and its hourly rollup; authentic ones (fqdn set) also update the address summary. Call inside a transaction. */
+    async record(sighting: NewSighting): Promise<void> {
+      await db
+        .insertInto('machine_sightings')
+        .values({
+          at: sighting.at,
+          fqdn: sighting.fqdn,
+          claimed_fqdn: sighting.claimedFqdn,
+          jti_hash: sighting.jtiHash,
+          version: sighting.version,
+          client_ip: sighting.clientIp,
+          network: sighting.network,
+          user_agent: sighting.userAgent,
+          app_id: sighting.appId,
+          outcome: sighting.outcome,
+          reason: sighting.reason,
+        })
+        .execute();
       const name = sighting.fqdn ?? sighting.claimedFqdn;
-      if (name !== null) upsertSlot.run({ name, verified: sighting.fqdn !== null ? 1 : 0, at: sighting.at, clientIp: sighting.clientIp, network: sighting.network, outcome: sighting.outcome });
-      if (sighting.fqdn !== null) {
-        upsertSummary.run({ fqdn: sighting.fqdn, clientIp: sighting.clientIp, network: sighting.network, at: sighting.at, rejected: sighting.outcome === 'rejected' ? 1 : 0 });
-      }
-      return id;
+      if (name !== null) await upsertHour(sighting, name);
+      if (sighting.fqdn !== null) await upsertSummary(sighting, sighting.fqdn);
     },
-    lastAccepted(fqdn: string): Sighting | undefined {
-      const row = selectLastAccepted.get(fqdn);
-      return row ? toSighting(row) : undefined;
+    /**
+     * What the anomaly rules look at first, in one round trip: the machine's last accepted
+     * sighting (any cookie) and the last accepted sighting of this cookie (any time); each is the
+     * first row of an index read backwards (machine_sightings_by_outcome, machine_sightings_by_jti).
+     */
+    async latestAccepted(fqdn: string, jtiHash: string): Promise<{ ofMachine: AcceptedSighting | undefined; ofCookie: AcceptedSighting | undefined }> {
+      const columns = ['at', 'client_ip', 'network'] as const;
+      const ofMachine = db.selectFrom('machine_sightings').select(columns).select(sql.lit(0).as('of_cookie')).where('fqdn', '=', fqdn).where('outcome', '=', 'accepted').orderBy('id', 'desc').limit(1);
+      const ofCookie = db.selectFrom('machine_sightings').select(columns).select(sql.lit(1).as('of_cookie')).where('jti_hash', '=', jtiHash).where('outcome', '=', 'accepted').orderBy('id', 'desc').limit(1);
+      // each side in a derived table: neither engine takes ORDER BY … LIMIT inside a bare UNION arm
+      const rows = await db.selectFrom(ofMachine.as('m')).selectAll().unionAll(db.selectFrom(ofCookie.as('c')).selectAll()).execute();
+      const pick = (ofCookieFlag: number) => {
+        const row = rows.find((candidate) => Number(candidate.of_cookie) === ofCookieFlag);
+        return row && { at: row.at, clientIp: row.client_ip, network: row.network };
+      };
+      return { ofMachine: pick(0), ofCookie: pick(1) };
     },
-    /** Networks an accepted cookie id was seen from since `since`, newest first. */
-    recentNetworksForJti(jtiHash: string, since: number, limit = 500): Array<{ network: string; at: number }> {
-      return selectRecentForJti.all(jtiHash, since, limit);
+    /** Networks an accepted cookie id was seen from since `since`, newest first (the clone rule, when the network changed). */
+    async recentNetworksForJti(jtiHash: string, since: number, limit = 500): Promise<Array<{ network: string; at: number }>> {
+      return db
+        .selectFrom('machine_sightings')
+        .select(['network', 'at'])
+        .where('jti_hash', '=', jtiHash)
+        .where('outcome', '=', 'accepted')
+        .where('at', '>=', since)
+        .orderBy('id', 'desc')
+        .limit(limit)
+        .execute();
     },
     /** Every address the machine has presented its cookie from: one primary-key range read. */
-    addresses(fqdn: string): AddressSummary[] {
-      return selectAddresses.all(fqdn).map((row) => ({
+    async addresses(fqdn: string): Promise<AddressSummary[]> {
+      const rows = await db
+        .selectFrom('machine_ip_summary')
+        .select(['client_ip', 'network', 'first_seen', 'last_seen', 'count', 'rejected_count'])
+        .where('fqdn', '=', fqdn)
+        .orderBy('last_seen', 'desc')
+        .execute();
+      return rows.map((row) => ({
         clientIp: row.client_ip,
         network: row.network,
         firstSeen: row.first_seen,
@@ -148,12 +181,18 @@ export function createSightingsRepository(db: Db) {
         rejectedCount: row.rejected_count,
       }));
     },
-    /** Recent sightings of a machine, including cookies that only claimed its name. */
-    recent(fqdn: string, limit = 100): Sighting[] {
-      return selectRecent.all({ fqdn, limit }).map(toSighting);
-    },
-    dailyCounts(fqdn: string, sinceSeconds: number): DailyCount[] {
-      return selectDaily.all(fqdn, sinceSeconds);
+    /**
+     * Recent sightings of a machine, including cookies that only claimed its name. Authentic
+     * sightings by fqdn, forged or stale ones by the name they claimed (fqdn NULL): each side newest
+     * first from its own index and cut to the limit before merging, so a busy kiosk's page does not
+     * sort its whole history (and an authentic sighting is listed once, not again by its claim).
+     */
+    async recent(fqdn: string, limit = 100): Promise<Sighting[]> {
+      const verified = db.selectFrom('machine_sightings').selectAll().where('fqdn', '=', fqdn).orderBy('at', 'desc').orderBy('id', 'desc').limit(limit);
+      const claimed = db.selectFrom('machine_sightings').selectAll().where('claimed_fqdn', '=', fqdn).where('fqdn', 'is', null).orderBy('at', 'desc').orderBy('id', 'desc').limit(limit);
+      const both = db.selectFrom(verified.as('v')).selectAll().unionAll(db.selectFrom(claimed.as('c')).selectAll());
+      const rows = await db.selectFrom(both.as('s')).selectAll().orderBy('at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+      return rows.map(toSighting);
     },
   };
 }

@@ -25,12 +25,13 @@ export async function ensureOidcKeys(services: WebisoServices): Promise<void> {
  * The private JWKs oidc-provider signs with, read once when the provider is built: the active key
  * of each purpose (oidc-provider's keystore is fixed at construction; docs/oidc.md, "Keys").
  */
-export function providerJwks(services: WebisoServices): { keys: JWK[] } {
-  const repository = createKeysRepository(services.db);
-  const keys = Object.values(PURPOSES).map((purpose) => {
-    const active = repository.byPurpose(purpose).find((key) => key.retiredAt === null && key.privateJwk !== null);
+export async function providerJwks(services: WebisoServices): Promise<{ keys: JWK[] }> {
+  const repository = createKeysRepository(services.store.db);
+  const keys: JWK[] = [];
+  for (const purpose of Object.values(PURPOSES)) {
+    const active = (await repository.byPurpose(purpose)).find((key) => key.retiredAt === null && key.privateJwk !== null);
     if (!active?.privateJwk) throw new Error(`no active ${purpose} signing key`);
-    return JSON.parse(active.privateJwk) as JWK;
-  });
+    keys.push(JSON.parse(active.privateJwk) as JWK);
+  }
   return { keys };
 }

@@ -57,7 +57,7 @@ async function finishWithLogin(deps: OidcProtocolDeps, step: LoginStep<OidcLogin
   const grantId = await grantScopes(deps.provider, accountId, request);
   const login = { accountId, amr: [...subject.amr], acr: subject.kind === 'machine' ? ACR_MACHINE : ACR_PASSWORD, ts: subject.authTime, remember: true };
   const returnTo = await deps.provider.interactionResult(http.raw, reply.raw, { login, consent: { grantId }, webiso: { sid: identity.sid } }, { mergeWithLastSubmission: false });
-  recordParticipant(services, { sid: identity.sid, appId: request.app.id, protocol: 'oidc', subject });
+  await recordParticipant(services, { sid: identity.sid, appId: request.app.id, protocol: 'oidc', subject });
   services.audit.record(
     { event: 'oidc.authorized', username: subjectName(subject), clientIp: http.ip, appId: request.app.id, flavor: request.flavor, detail: `kind=${subject.kind} via=${identity.via} scope=${request.scopes.join(',')}` },
     http.log,

@@ -37,11 +37,11 @@ async function loadInteractionGrant(ctx: KoaContextWithOIDC) {
   return grantId ? ctx.oidc.provider.Grant.find(grantId) : undefined;
 }
 
-function configurationFor(services: WebisoServices, store: OidcStore, library: OidcLibrary): Configuration {
+async function configurationFor(services: WebisoServices, store: OidcStore, library: OidcLibrary): Promise<Configuration> {
   const { config } = services;
   const issuer = opIssuer(config);
   const secure = issuer.startsWith('https://');
-  const pairwiseSecret = getOrCreateSecret(services.db, 'oidc-pairwise');
+  const pairwiseSecret = await getOrCreateSecret(services.store.db, 'oidc-pairwise');
   const lifetimes = config.oidc;
   return {
     adapter: (name: string) => store.adapterFor(name),
@@ -57,7 +57,7 @@ function configurationFor(services: WebisoServices, store: OidcStore, library: O
     subjectTypes: ['public', 'pairwise'],
     pairwiseIdentifier: async (_ctx, accountId, client) => pairwiseSub(pairwiseSecret, sectorOf(client), accountId),
     pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' || findOidcApp(config, client.clientId)?.oidc.requirePkce !== false },
-    jwks: providerJwks(services) as Configuration['jwks'],
+    jwks: (await providerJwks(services)) as Configuration['jwks'],
     enabledJWA: { idTokenSigningAlgValues: ['ES256', 'RS256', 'EdDSA'] },
     clientDefaults: { id_token_signed_response_alg: 'ES256', grant_types: ['authorization_code'], response_types: ['code'] },
     cookies: {
@@ -112,8 +112,9 @@ function alwaysIncludeSid(provider: Provider): void {
 
 export async function createWebisoOidc(services: WebisoServices, library: OidcLibrary): Promise<WebisoOidc> {
   await ensureOidcKeys(services);
-  const store = createOidcStore(services.db, services.now);
-  const provider = new library.Provider(opIssuer(services.config), configurationFor(services, store, library));
+  // a consume that lost a race (two token requests with one code, on any hosts) is invalid_grant
+  const store = createOidcStore(services.store.db, services.now, { alreadyConsumed: (model) => new library.errors.InvalidGrant(`${model} already used`) });
+  const provider = new library.Provider(opIssuer(services.config), await configurationFor(services, store, library));
   // endpoints are built from the issuer: the mount pins Host and protocol (mount.ts)
   provider.proxy = true;
   alwaysIncludeSid(provider);

@@ -41,7 +41,7 @@ async function startInteraction(services: WebisoServices, oidc: WebisoOidc, http
   refusePasswordInUrl(http.query as RawParams);
   const interaction = await loadInteraction(oidc, http, reply);
   const protocol = oidcProtocol({ ...oidc, interaction });
-  const request = applyMaxAge(parseInteraction(services.config, interaction), loadSsoSession(services, http), nowSeconds(services));
+  const request = applyMaxAge(parseInteraction(services.config, interaction), await loadSsoSession(services, http), nowSeconds(services));
   const step = { services, http, reply, request };
   // an SSO login older than max_age needs a password, which passive cannot ask for
   if (request.passive && request.force) return protocol.refuse(step, { error: 'login_required', description: 'The login is older than the application allows.' });

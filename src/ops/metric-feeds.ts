@@ -61,8 +61,8 @@ export function countAuthEvent(metrics: WebisoMetrics, event: AuthEvent): void {
 
 /** Counts every presented machine cookie (the sighting row's outcome and reason) and the alerts it raised. */
 export function countingPresenter(metrics: WebisoMetrics, present: Presenter): Presenter {
-  return (check, context, logger) => {
-    const result = present(check, context, logger);
+  return async (check, context, logger) => {
+    const result = await present(check, context, logger);
     metrics.machineSightings.inc(result.accepted ? { outcome: 'accepted', reason: 'none' } : { outcome: 'rejected', reason: result.reason });
     for (const alert of result.alerts) metrics.machineAlerts.inc({ rule: alert.rule });
     return result;

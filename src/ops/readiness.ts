@@ -1,9 +1,11 @@
 import type { WebisoServices } from '../services.ts';
+import { isStoreUnavailable } from '../store/unavailable.ts';
 import { backendEndpoints, probeBackend, type ProbeResult } from './backend-probe.ts';
 
 /**
- * `/readyz`: can this process serve logins right now? The database takes a write lock, both
- * signing keys load, and the password back-end (LDAP, KDC) accepts a TCP connection. The back-end
+ * `/readyz`: can this process serve logins right now? The database takes a write (rolled back),
+ * both signing keys load, and the password back-end (LDAP, KDC) accepts a TCP connection. The
+ * database and key checks give up after 1.5 s, so a stopped database is a quick 503; the back-end
  * result is cached (ops.readiness.backendCacheSeconds) and shared by concurrent probes.
  */
 export interface CheckResult {
@@ -17,16 +19,49 @@ export interface Readiness {
   readonly checks: Record<string, CheckResult>;
 }
 
-function checkDatabase(services: WebisoServices): CheckResult {
+/** /readyz answers within ~2 s: a stopped PostgreSQL would otherwise hold the probe for the pool's connect timeout. */
+const DATABASE_TIMEOUT_MS = 1500;
+const KEYS_TIMEOUT_MS = 1500;
+
+/** Thrown inside the probe's transaction to roll it back: nothing a probe writes is ever kept. */
+class ProbeRollback extends Error {}
+
+/**
+ * Writes the probe's lease row in a transaction that is rolled back: a read-only file or database
+ * (query_only, a PostgreSQL standby), a lost connection or a lock held by another writer fails here,
+ * not on a login. BEGIN IMMEDIATE on SQLite takes the write lock as well.
+ */
+async function probeDatabase(services: WebisoServices): Promise<CheckResult> {
   try {
-    // BEGIN IMMEDIATE takes the write lock: a read-only or locked-up file fails here, not on a login.
-    services.db.exec('BEGIN IMMEDIATE');
-    services.db.exec('ROLLBACK');
-    return { ok: true };
+    await services.store.transaction(async (trx) => {
+      await trx
+        .insertInto('housekeeping_leases')
+        .values({ name: 'readiness-probe', holder: 'readiness-probe', until: 0 })
+        .onConflict((conflict) => conflict.column('name').doUpdateSet({ until: 0 }))
+        .execute();
+      throw new ProbeRollback();
+    });
+    return { ok: false, error: 'not rolled back' };
   } catch (error) {
-    if (services.db.inTransaction) services.db.exec('ROLLBACK');
-    return { ok: false, error: (error as { code?: string }).code ?? 'error' };
+    if (error instanceof ProbeRollback) return { ok: true };
+    return { ok: false, error: errorCode(error) };
   }
+}
+
+/** An error code for operators (SQLITE_READONLY, ECONNREFUSED, 57P01 …), never a message with addresses in it. */
+function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') return code;
+  return isStoreUnavailable(error) ? 'unavailable' : 'error';
+}
+
+/** The check's answer, or `timeout` once `ms` have passed (the check itself runs on and is reused). */
+function within(check: Promise<CheckResult>, ms: number): Promise<CheckResult> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<CheckResult>((resolve) => {
+    timer = setTimeout(() => resolve({ ok: false, error: 'timeout' }), ms);
+  });
+  return Promise.race([check, late]).finally(() => clearTimeout(timer));
 }
 
 async function checkKeys(services: WebisoServices): Promise<CheckResult> {
@@ -63,9 +98,16 @@ export function createReadiness(services: WebisoServices): () => Promise<Readine
     return cached.result;
   }
 
+  // probes that pile up behind a stalled database share the one in flight instead of opening more
+  let databaseProbe: Promise<CheckResult> | undefined;
+  function checkDatabase(): Promise<CheckResult> {
+    databaseProbe ??= probeDatabase(services).finally(() => (databaseProbe = undefined));
+    return within(databaseProbe, DATABASE_TIMEOUT_MS);
+  }
+
   return async () => {
-    const [keys, backend] = await Promise.all([checkKeys(services), checkBackend()]);
-    const checks = { database: checkDatabase(services), keys, backend };
+    const [database, keys, backend] = await Promise.all([checkDatabase(), within(checkKeys(services), KEYS_TIMEOUT_MS), checkBackend()]);
+    const checks = { database, keys, backend };
     return { ready: Object.values(checks).every((check) => check.ok), checks };
   };
 }

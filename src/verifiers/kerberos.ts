@@ -26,7 +26,8 @@ export interface KerberosVerifierOptions {
   readonly appendRealm?: boolean;
   /** whole-attempt budget; the tools are killed when it runs out */
   readonly timeoutMs: number;
-  readonly roles?: (username: string) => string[];
+  /** webiso's own roles of a realm user (user_roles in the store) */
+  readonly roles?: (username: string) => Promise<readonly string[]> | readonly string[];
   /** where per-attempt private dirs are made (default: os.tmpdir()) */
   readonly workDir?: string;
   readonly kinitPath?: string;
@@ -68,7 +69,7 @@ async function verifyKerberosPassword(options: KerberosVerifierOptions, username
   if (passwordProblem) return { ok: false, reason: 'invalid_credentials', detail: passwordProblem };
 
   const deadline = Date.now() + options.timeoutMs;
-  return withPrivateCcache(options, async (ccache) => {
+  const outcome = await withPrivateCcache(options, async (ccache): Promise<VerifyOutcome> => {
     const env = toolEnv(options, ccache);
     const kinit = await runTool(options.kinitPath ?? 'kinit', ['-c', ccache, '--', principal.full], env, deadline, password);
     const kinitFailure = kinitOutcome(kinit);
@@ -79,8 +80,11 @@ async function verifyKerberosPassword(options: KerberosVerifierOptions, username
     if (kvnoFailure) return kvnoFailure;
 
     const name = principal.realm === options.realms[0] ? principal.user : principal.full;
-    return { ok: true, user: { username: name, roles: options.roles?.(name) ?? [], amr: ['pwd', 'krb5'] } };
+    return { ok: true, user: { username: name, roles: [], amr: ['pwd', 'krb5'] } };
   });
+  // the roles are looked up after the tools' private directory is gone
+  if (!outcome.ok || !options.roles) return outcome;
+  return { ok: true, user: { ...outcome.user, roles: [...(await options.roles(outcome.user.username))] } };
 }
 
 /**

@@ -10,8 +10,9 @@ export interface LocalVerifierOptions {
 }
 
 /**
- * Local accounts in SQLite. An unknown or disabled user costs the same argon2 work as a
- * wrong password, so response time does not tell which usernames exist.
+ * Local accounts in the store. An unknown or disabled user costs the same argon2 work as a
+ * wrong password, so response time does not tell which usernames exist (the lookup itself is one
+ * indexed query either way).
  */
 export function createLocalVerifier({ users, now, maxConcurrentHashes = 4 }: LocalVerifierOptions): PasswordVerifier {
   const limit = createConcurrencyLimit(maxConcurrentHashes);
@@ -22,12 +23,12 @@ export function createLocalVerifier({ users, now, maxConcurrentHashes = 4 }: Loc
     kind: 'local',
     async verify(username, password): Promise<VerifyOutcome> {
       const folded = foldUsername(username);
-      const account = users.find(folded);
+      const account = await users.find(folded);
       const storedHash = account?.passwordHash ?? (await decoy());
       const matches = await limit(() => verifyPassword(storedHash, password));
       if (!account || account.disabled || !matches) return { ok: false, reason: 'invalid_credentials' };
       if (needsRehash(account.passwordHash)) {
-        users.setPasswordHash(account.username, await limit(() => hashPassword(password)), new Date(now()));
+        await users.setPasswordHash(account.username, await limit(() => hashPassword(password)), new Date(now()));
       }
       return { ok: true, user: { username: account.username, roles: account.roles, amr: ['pwd'] } };
     },

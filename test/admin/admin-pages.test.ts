@@ -11,6 +11,7 @@ import {
   adminLogin,
   adminPage,
   adminPost,
+  countRows,
   createMachineTestApp,
   eventsOf,
   formCsrf,
@@ -20,6 +21,7 @@ import {
   mintInBrowser,
   postForm,
   requestLogin,
+  sessionCount,
   type MachineTestApp,
   withFreshAdminApp,
 } from '../support/machines.ts';
@@ -47,7 +49,7 @@ describe('admin pages: who gets in', () => {
     assert.equal(login.statusCode, 303);
     assert.equal(login.headers.location, '/admin/expiring');
     assert.equal((await adminPage(t.app, jar, '/admin/expiring')).statusCode, 200);
-    const row = auditEvents(t.app).find((event) => event.event === 'login.success');
+    const row = (await auditEvents(t.app)).find((event) => event.event === 'login.success');
     assert.deepEqual([row?.username, row?.app_id], ['root', 'webiso-admin']);
   });
 
@@ -65,12 +67,12 @@ describe('admin pages: who gets in', () => {
     const response = await adminPage(t.app, jar, '/admin');
     assert.equal(response.statusCode, 403);
     assert.match(response.body, /admin_required/);
-    const rejected = auditEvents(t.app).filter((event) => event.event === 'request.rejected').at(-1);
+    const rejected = (await auditEvents(t.app)).filter((event) => event.event === 'request.rejected').at(-1);
     assert.equal(rejected?.username, 'alice');
     assert.match(rejected?.detail ?? '', /admin role required for GET \/admin/);
     const post = await postForm(t.app, jar, '/admin/machines', { fqdn: KIOSK, csrf: 'x' });
     assert.equal(post.statusCode, 403);
-    assert.equal(t.app.webiso.machines.repository.find(KIOSK), undefined);
+    assert.equal(await t.app.webiso.machines.repository.find(KIOSK), undefined);
   });
 
   it("accepts an admin's SSO session from an ordinary app login (same origin)", async () => {
@@ -102,12 +104,12 @@ describe('admin pages: the machine list, a machine, expiring soon, alerts', () =
   async function populate() {
     const operations = t.app.webiso.machines.operations;
     for (const [fqdn, days, location] of [['a.kiosk.example.edu', 100, 'Main library'], ['b.kiosk.example.edu', 10, 'Branch'], ['c.kiosk.example.edu', 50, 'Annex']] as const) {
-      operations.add(fqdn, { location, networks: ['10.1.0.0/16'] }, actor);
+      await operations.add(fqdn, { location, networks: ['10.1.0.0/16'] }, actor);
       const { cookie } = await operations.mint(fqdn, days, { name: fqdn === 'b.kiosk.example.edu' ? 'carol' : 'root' });
       t.clock.advance(60);
       await requestLogin(t.app, jarWithMachineCookie(cookie), {}, { remoteAddress: fqdn === 'c.kiosk.example.edu' ? '203.0.113.5' : '10.1.2.3' });
     }
-    operations.suspend('c.kiosk.example.edu', actor, 'alert');
+    await operations.suspend('c.kiosk.example.edu', actor, 'alert');
   }
 
   it('lists machines with version, status, set by, set at, expiry, last seen, last IP and open alerts', async () => {
@@ -184,8 +186,8 @@ describe('admin pages: the machine list, a machine, expiring soon, alerts', () =
     assert.ok(id);
     const response = await adminPost(t.app, admin, `/admin/alerts/${id}/close`, {}, '/admin/alerts');
     assert.equal(response.statusCode, 303);
-    assert.equal(t.app.webiso.machines.alerts.find(Number(id))?.status, 'closed');
-    assert.equal(t.app.webiso.machines.alerts.find(Number(id))?.closedBy, 'root');
+    assert.equal((await t.app.webiso.machines.alerts.find(Number(id)))?.status, 'closed');
+    assert.equal((await t.app.webiso.machines.alerts.find(Number(id)))?.closedBy, 'root');
     assert.doesNotMatch((await adminPage(t.app, admin, '/admin/alerts')).body, /data-alert=/);
   });
 
@@ -194,16 +196,16 @@ describe('admin pages: the machine list, a machine, expiring soon, alerts', () =
     assert.equal(added.statusCode, 303);
     assert.equal(added.headers.location, `/admin/machines/${KIOSK}?done=added`);
     assert.match((await adminPage(t.app, admin, String(added.headers.location))).body, /id="done">The machine was added/);
-    assert.deepEqual(t.app.webiso.machines.repository.find(KIOSK)?.networks, ['10.1.0.0/16', '2001:db8:1::/48']);
+    assert.deepEqual((await t.app.webiso.machines.repository.find(KIOSK))?.networks, ['10.1.0.0/16', '2001:db8:1::/48']);
     const page = `/admin/machines/${KIOSK}`;
     await adminPost(t.app, admin, `${page}/details`, { location: 'First floor', networks: '10.2.0.0/16', entitlements: 'a, b' }, page);
-    assert.deepEqual(t.app.webiso.machines.repository.find(KIOSK)?.entitlements, ['a', 'b']);
+    assert.deepEqual((await t.app.webiso.machines.repository.find(KIOSK))?.entitlements, ['a', 'b']);
     await adminPost(t.app, admin, `${page}/revoke`, { reason: 'lost' }, page);
     await adminPost(t.app, admin, `${page}/suspend`, { reason: 'moved' }, page);
-    assert.equal(t.app.webiso.machines.repository.find(KIOSK)?.status, 'suspended');
+    assert.equal((await t.app.webiso.machines.repository.find(KIOSK))?.status, 'suspended');
     await adminPost(t.app, admin, `${page}/reactivate`, {}, page);
-    assert.equal(t.app.webiso.machines.repository.find(KIOSK)?.status, 'active');
-    assert.deepEqual(eventsOf(t.app, KIOSK).map((event) => event.action), ['add', 'update', 'revoke', 'suspend', 'reactivate']);
+    assert.equal((await t.app.webiso.machines.repository.find(KIOSK))?.status, 'active');
+    assert.deepEqual((await eventsOf(t.app, KIOSK)).map((event) => event.action), ['add', 'update', 'revoke', 'suspend', 'reactivate']);
   });
 
   it('refuses bad input with a 400 and writes nothing; a duplicate is a 409', async () => {
@@ -213,8 +215,8 @@ describe('admin pages: the machine list, a machine, expiring soon, alerts', () =
       assert.equal(response.statusCode, 400, JSON.stringify(fields));
       assert.match(response.body, /invalid_machine_input/);
     }
-    assert.equal(t.app.webiso.db.prepare('SELECT count(*) FROM machines').pluck().get(), 0);
-    assert.equal(t.app.webiso.db.prepare('SELECT count(*) FROM machine_events').pluck().get(), 0);
+    assert.equal(await countRows(t.app, 'machines'), 0);
+    assert.equal(await countRows(t.app, 'machine_events'), 0);
     await addMachine(t.app, admin, KIOSK);
     const duplicate = await addMachine(t.app, admin, KIOSK.toUpperCase());
     assert.equal(duplicate.statusCode, 409);
@@ -246,7 +248,7 @@ describe('admin pages: minting needs CSRF, POST, the policy and a recent passwor
 
   const page = `/admin/machines/${KIOSK}`;
   const mintUrl = `${page}/mint`;
-  const version = () => t.app.webiso.machines.repository.find(KIOSK)?.version;
+  const version = async () => (await t.app.webiso.machines.repository.find(KIOSK))?.version;
 
   it('refuses a POST without the admin CSRF token, with another form\'s token, and any GET', async () => {
     const html = (await adminPage(t.app, admin, page)).body;
@@ -256,11 +258,11 @@ describe('admin pages: minting needs CSRF, POST, the policy and a recent passwor
     await adminLogin(t.app, stranger);
     assert.equal((await postForm(t.app, stranger, mintUrl, { days: '10', csrf: formCsrf(html, mintUrl) ?? '' })).statusCode, 403, "a token from another browser's page");
     assert.equal((await adminPage(t.app, admin, mintUrl)).statusCode, 404);
-    assert.equal(version(), 0);
+    assert.equal(await version(), 0);
   });
 
   it('refuses an FQDN outside the mint policy with a clear 403, audited', async () => {
-    t.app.webiso.machines.operations.add('pc1.staff.example.edu', {}, actor);
+    await t.app.webiso.machines.operations.add('pc1.staff.example.edu', {}, actor);
     const html = (await adminPage(t.app, admin, '/admin/machines/pc1.staff.example.edu')).body;
     assert.match(html, /id="mint-denied"/);
     const response = await postForm(t.app, admin, '/admin/machines/pc1.staff.example.edu/mint', { days: '10', csrf: formCsrf(html, '/admin/machines/pc1.staff.example.edu/revoke') ?? '' });
@@ -268,11 +270,11 @@ describe('admin pages: minting needs CSRF, POST, the policy and a recent passwor
     assert.match(response.body, /id="mint-error" role="alert" data-error-code="mint_not_allowed">The mint policy does not let root mint a cookie for pc1\.staff\.example\.edu/);
     assert.match(response.body, /id="admin-user">root</, 'the refusal is shown inside the admin pages');
     assert.ok(!setCookieLines(response).some((line) => line.startsWith(MACHINE_COOKIE)));
-    assert.deepEqual(eventsOf(t.app, 'pc1.staff.example.edu').at(-1), { action: 'mint_denied', actor: 'root', version: null, client_ip: '127.0.0.1', reason: 'mint a cookie refused by the mint policy', detail: null });
-    assert.equal(t.app.webiso.machines.repository.find('pc1.staff.example.edu')?.version, 0);
+    assert.deepEqual((await eventsOf(t.app, 'pc1.staff.example.edu')).at(-1), { action: 'mint_denied', actor: 'root', version: null, client_ip: '127.0.0.1', reason: 'mint a cookie refused by the mint policy', detail: null });
+    assert.equal((await t.app.webiso.machines.repository.find('pc1.staff.example.edu'))?.version, 0);
     const add = await addMachine(t.app, admin, 'pc2.staff.example.edu');
     assert.equal(add.statusCode, 403);
-    assert.equal(t.app.webiso.machines.repository.find('pc2.staff.example.edu'), undefined);
+    assert.equal(await t.app.webiso.machines.repository.find('pc2.staff.example.edu'), undefined);
   });
 
   it('sends an admin whose password is older than machines.reauthSeconds through a re-login first', async () => {
@@ -282,7 +284,7 @@ describe('admin pages: minting needs CSRF, POST, the policy and a recent passwor
     const refused = await postForm(t.app, admin, mintUrl, { days: '10', csrf: formCsrf(html, `${page}/revoke`) ?? '' });
     assert.equal(refused.statusCode, 303);
     assert.equal(refused.headers.location, `/admin/login?next=${encodeURIComponent(page)}`);
-    assert.equal(version(), 0, 'nothing minted');
+    assert.equal(await version(), 0, 'nothing minted');
 
     const form = await adminPage(t.app, admin, String(refused.headers.location));
     assert.match(form.body, /id="current-user">root</);
@@ -293,11 +295,11 @@ describe('admin pages: minting needs CSRF, POST, the policy and a recent passwor
     const confirmed = await postForm(t.app, admin, '/admin/login', { csrf: hiddenField(form.body, 'csrf') ?? '', next: page, password: ADMIN.password, username: 'alice' });
     assert.equal(confirmed.headers.location, page);
     assert.notEqual(admin.cookies.get('__Host-webiso_login'), before, 'a new session id after the password entry');
-    assert.equal(t.app.webiso.db.prepare("SELECT count(*) FROM sessions WHERE username = 'root'").pluck().get(), 1, 'the old session row is gone');
+    assert.equal(await sessionCount(t.app, 'root'), 1, 'the old session row is gone');
 
     const minted = await adminPost(t.app, admin, mintUrl, { days: '10' }, page);
     assert.equal(minted.statusCode, 200);
-    assert.equal(version(), 1);
+    assert.equal(await version(), 1);
     const json = await postForm(t.app, new CookieJar(), mintUrl, { days: '1' }, JSON_ACCEPT);
     assert.equal(json.statusCode, 401, 'API clients without a session get a 401');
   });
@@ -325,7 +327,7 @@ describe('admin pages: mint-policy rules that name directory groups', () => {
     const testApp = await createTestApp({ config, users: [], verifier, now: fakeClock().now });
     const { app } = testApp;
     try {
-      app.webiso.machines.operations.add('pc3.lab.example.edu', {}, actor);
+      await app.webiso.machines.operations.add('pc3.lab.example.edu', {}, actor);
       const { jar } = await loginThroughForm(app, { username: 'dave', password: 'dave password 123', query: { flavor: 'basic' } });
       const page = '/admin/machines/pc3.lab.example.edu';
       const html = (await adminPage(app, jar, page)).body;
@@ -334,7 +336,7 @@ describe('admin pages: mint-policy rules that name directory groups', () => {
       await postForm(app, jar, '/admin/login', { csrf: hiddenField(form.body, 'csrf') ?? '', next: page, password: 'dave password 123' });
       const minted = await adminPost(app, jar, `${page}/mint`, { days: '5' }, page);
       assert.equal(minted.statusCode, 200);
-      assert.equal(app.webiso.machines.repository.find('pc3.lab.example.edu')?.setBy, 'dave');
+      assert.equal((await app.webiso.machines.repository.find('pc3.lab.example.edu'))?.setBy, 'dave');
 
       groupsOf.dave = ['other'];
       const second = new CookieJar();

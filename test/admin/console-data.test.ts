@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { csvField } from '../../src/admin/csv.ts';
-import { adminPage, formCsrf, FORM, jarWithMachineCookie, requestLogin, withFreshAdminApp, type MachineTestApp } from '../support/machines.ts';
+import { adminPage, countRows, formCsrf, FORM, jarWithMachineCookie, requestLogin, withFreshAdminApp, type MachineTestApp } from '../support/machines.ts';
 import { csvRecords, parseCsv } from '../support/csv-parse.ts';
 import { CookieJar, HTML } from '../support/webiso.ts';
 
@@ -27,12 +27,12 @@ describe('admin console: history, CSV exports, bulk actions', () => {
   async function populate() {
     const operations = t.app.webiso.machines.operations;
     // values a naive CSV writer would break: comma, quote, non-ASCII, a formula (line breaks: the escaper test)
-    operations.add('a.kiosk.example.edu', { location: 'Main library, 2nd floor "east"', networks: ['10.1.0.0/16', '10.2.0.0/16'], entitlements: ['walk-in'] }, cli);
-    operations.add('b.kiosk.example.edu', { location: 'Biblioteca – sala ñ' }, { name: 'root', ip: '192.0.2.9' });
+    await operations.add('a.kiosk.example.edu', { location: 'Main library, 2nd floor "east"', networks: ['10.1.0.0/16', '10.2.0.0/16'], entitlements: ['walk-in'] }, cli);
+    await operations.add('b.kiosk.example.edu', { location: 'Biblioteca – sala ñ' }, { name: 'root', ip: '192.0.2.9' });
     const { cookie } = await operations.mint('a.kiosk.example.edu', 30, { name: 'root', ip: '192.0.2.9' });
     await requestLogin(t.app, jarWithMachineCookie(cookie), {}, { remoteAddress: '10.1.2.3', headers: { 'user-agent': 'Kiosk, "quoted" UA' } });
-    operations.revoke('a.kiosk.example.edu', { name: 'carol', ip: '192.0.2.10' }, '=cmd|stolen');
-    operations.suspend('b.kiosk.example.edu', cli, 'moved');
+    await operations.revoke('a.kiosk.example.edu', { name: 'carol', ip: '192.0.2.10' }, '=cmd|stolen');
+    await operations.suspend('b.kiosk.example.edu', cli, 'moved');
   }
 
   const csrfOf = async (page: string, action: string) => formCsrf((await adminPage(t.app, admin, page)).body, action) ?? '';
@@ -64,7 +64,7 @@ describe('admin console: history, CSV exports, bulk actions', () => {
     assert.match(String(response.headers['content-type']), /^text\/csv; charset=utf-8/);
     assert.match(String(response.headers['content-disposition']), /^attachment; filename="webiso-machines-2026-11-22\.csv"$/);
     const records = csvRecords(response.body);
-    const expected = t.app.webiso.machines.repository.list().map((m) => ({
+    const expected = (await t.app.webiso.machines.repository.list()).map((m) => ({
       fqdn: m.fqdn, location: m.location ?? '', status: m.status, version: String(m.version), set_by: m.setBy, set_at: iso(m.setAt), expires_at: iso(m.expiresAt),
       last_seen: iso(m.lastSeen), last_ip: m.lastIp ?? '', open_alerts: String(m.openAlerts), networks: m.networks.join(' '), entitlements: m.entitlements.join(' '), created_by: m.createdBy, created_at: iso(m.createdAt),
     }));
@@ -78,7 +78,7 @@ describe('admin console: history, CSV exports, bulk actions', () => {
     const history = csvRecords((await adminPage(t.app, admin, '/admin/export/history.csv?kind=revocations')).body);
     assert.deepEqual(history, [{ at: iso(Math.floor(t.app.webiso.now() / 1000)), fqdn: 'a.kiosk.example.edu', action: 'revoke', version: '2', actor: 'carol', client_ip: '192.0.2.10', reason: "'=cmd|stolen", detail: '' }], 'a formula is defused with a leading apostrophe');
     const all = csvRecords((await adminPage(t.app, admin, '/admin/export/history.csv')).body);
-    assert.equal(all.length, t.app.webiso.db.prepare('SELECT count(*) FROM machine_events').pluck().get());
+    assert.equal(all.length, await countRows(t.app, 'machine_events'));
     const sightings = csvRecords((await adminPage(t.app, admin, '/admin/export/sightings.csv?fqdn=a.kiosk.example.edu&days=7')).body);
     assert.equal(sightings.length, 1);
     assert.deepEqual([sightings[0]?.client_ip, sightings[0]?.network, sightings[0]?.outcome, sightings[0]?.user_agent], ['10.1.2.3', '10.1.0.0/16', 'accepted', 'Kiosk, "quoted" UA']);
@@ -104,23 +104,23 @@ describe('admin console: history, CSV exports, bulk actions', () => {
     assert.equal(confirm.statusCode, 200);
     assert.match(confirm.body, /<input type="checkbox" id="bulk-confirm" name="confirm" value="yes" required>/);
     assert.match(confirm.body, /<input type="hidden" name="fqdn" value="a\.kiosk\.example\.edu"><input type="hidden" name="fqdn" value="b\.kiosk\.example\.edu">/);
-    assert.equal(t.app.webiso.machines.repository.find('a.kiosk.example.edu')?.status, 'active', 'nothing changed before the confirmation');
+    assert.equal((await t.app.webiso.machines.repository.find('a.kiosk.example.edu'))?.status, 'active', 'nothing changed before the confirmation');
     const done = await postPairs(t.app, admin, '/admin/bulk', [...pairs, ['confirm', 'yes']]);
     assert.equal(done.statusCode, 200);
     assert.match(done.body, /<tr data-fqdn="b\.kiosk\.example\.edu">.*data-field="outcome">suspended</);
     for (const fqdn of ['a.kiosk.example.edu', 'b.kiosk.example.edu']) {
-      assert.equal(t.app.webiso.machines.repository.find(fqdn)?.status, 'suspended');
-      const [last] = t.app.webiso.machines.repository.events(fqdn, 1);
+      assert.equal((await t.app.webiso.machines.repository.find(fqdn))?.status, 'suspended');
+      const [last] = await t.app.webiso.machines.repository.events(fqdn, 1);
       assert.deepEqual([last?.action, last?.actor, last?.clientIp, last?.reason], ['suspend', 'root', '127.0.0.1', 'inventory'], 'audited per machine');
     }
-    const before = t.app.webiso.machines.repository.find('a.kiosk.example.edu')!.version;
+    const before = (await t.app.webiso.machines.repository.find('a.kiosk.example.edu'))!.version;
     await postPairs(t.app, admin, '/admin/bulk', [['csrf', csrf], ['action', 'revoke'], ['fqdn', 'a.kiosk.example.edu'], ['confirm', 'yes']]);
-    assert.equal(t.app.webiso.machines.repository.find('a.kiosk.example.edu')!.version, before + 1);
+    assert.equal((await t.app.webiso.machines.repository.find('a.kiosk.example.edu'))!.version, before + 1);
   });
 
   it('bulk enrollment links: a printable sheet with a QR code per machine, one pending link each, a recent password needed', async () => {
     await populate();
-    t.app.webiso.machines.operations.add('pc1.staff.example.edu', {}, cli);
+    await t.app.webiso.machines.operations.add('pc1.staff.example.edu', {}, cli);
     const csrf = await csrfOf('/admin/machines', '/admin/bulk');
     const pairs: Array<[string, string]> = [['csrf', csrf], ['action', 'enroll'], ['days', '20'], ['fqdn', 'a.kiosk.example.edu'], ['fqdn', 'b.kiosk.example.edu'], ['fqdn', 'pc1.staff.example.edu']];
     const sheet = await postPairs(t.app, admin, '/admin/bulk', pairs);
@@ -129,10 +129,10 @@ describe('admin console: history, CSV exports, bulk actions', () => {
     assert.deepEqual(cards.map((m) => m[1]), ['a.kiosk.example.edu', 'b.kiosk.example.edu']);
     for (const card of cards) assert.match(card[2]!, /^https:\/\/login\.example\.edu\/machines\/enroll\/[A-Za-z0-9_-]{20,}$/);
     assert.match(sheet.body, /<li data-fqdn="pc1\.staff\.example\.edu">pc1\.staff\.example\.edu: The mint policy does not let root/, 'outside the mint policy: refused, said so');
-    assert.deepEqual(t.app.webiso.machines.operations.pendingEnrollments().map((link) => link.fqdn).sort(), ['a.kiosk.example.edu', 'b.kiosk.example.edu']);
+    assert.deepEqual((await t.app.webiso.machines.operations.pendingEnrollments()).map((link) => link.fqdn).sort(), ['a.kiosk.example.edu', 'b.kiosk.example.edu']);
     const again = await postPairs(t.app, admin, '/admin/bulk', pairs);
     assert.equal(again.statusCode, 200);
-    assert.equal(t.app.webiso.machines.operations.pendingEnrollments().length, 2, 'a new link cancels the old one');
+    assert.equal((await t.app.webiso.machines.operations.pendingEnrollments()).length, 2, 'a new link cancels the old one');
 
     t.clock.advance(t.app.webiso.config.machines.reauthSeconds + 1);
     const stale = await postPairs(t.app, admin, '/admin/bulk', pairs);
@@ -144,7 +144,7 @@ describe('admin console: history, CSV exports, bulk actions', () => {
     await populate();
     const forged = await postPairs(t.app, admin, '/admin/bulk', [['csrf', 'forged'], ['action', 'revoke'], ['fqdn', 'a.kiosk.example.edu'], ['confirm', 'yes']]);
     assert.equal(forged.statusCode, 403);
-    assert.equal(t.app.webiso.machines.repository.find('a.kiosk.example.edu')?.version, 2, 'nothing revoked');
+    assert.equal((await t.app.webiso.machines.repository.find('a.kiosk.example.edu'))?.version, 2, 'nothing revoked');
     const csrf = await csrfOf('/admin/machines', '/admin/bulk');
     const none = await postPairs(t.app, admin, '/admin/bulk', [['csrf', csrf], ['action', 'suspend']]);
     assert.equal(none.statusCode, 400);

@@ -25,29 +25,31 @@ describe('admin console: the dashboard', () => {
   async function populate() {
     const operations = t.app.webiso.machines.operations;
     for (const [fqdn, days] of [['a.kiosk.example.edu', 10], ['b.kiosk.example.edu', 20], ['c.kiosk.example.edu', 100], ['d.kiosk.example.edu', 50]] as const) {
-      operations.add(fqdn, { location: 'Main', networks: ['10.1.0.0/16'] }, actor);
+      await operations.add(fqdn, { location: 'Main', networks: ['10.1.0.0/16'] }, actor);
       const { cookie } = await operations.mint(fqdn, days, { name: 'root' });
       await requestLogin(t.app, jarWithMachineCookie(cookie), {}, { remoteAddress: fqdn === 'd.kiosk.example.edu' ? '203.0.113.5' : '10.1.2.3' });
     }
-    operations.add('e.kiosk.example.edu', {}, actor);
-    operations.suspend('d.kiosk.example.edu', actor, 'moved');
-    operations.revoke('c.kiosk.example.edu', actor, 'stolen');
+    await operations.add('e.kiosk.example.edu', {}, actor);
+    await operations.suspend('d.kiosk.example.edu', actor, 'moved');
+    await operations.revoke('c.kiosk.example.edu', actor, 'stolen');
   }
 
   it('is the admin home: counts by status, expiring within 14 and 30 days, open alerts — as the database has them', async () => {
     await populate();
     const page = await adminPage(t.app, admin, '/admin');
     assert.equal(page.statusCode, 200);
-    const db = t.app.webiso.db;
+    const { db } = t.app.webiso.store;
     const now = Math.floor(t.app.webiso.now() / 1000);
-    const count = (sql: string, ...params: number[]) => Number(db.prepare(sql).pluck().get(...params));
-    assert.equal(shown(page.body, 'data-count', 'open-alerts'), count("SELECT count(*) FROM machine_alerts WHERE status = 'open'"));
+    const counted = async (query: { executeTakeFirst(): Promise<{ n: number | string } | undefined> }) => Number((await query.executeTakeFirst())?.n ?? 0);
+    const openAlerts = await counted(db.selectFrom('machine_alerts').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'open'));
+    assert.equal(shown(page.body, 'data-count', 'open-alerts'), openAlerts);
     assert.equal(shown(page.body, 'data-count', 'open-alerts'), 1);
-    const expiring = (days: number) => count("SELECT count(*) FROM machines WHERE status = 'active' AND expires_at > ? AND expires_at <= ?", now, now + days * DAY);
-    assert.equal(shown(page.body, 'data-count', 'expiring-14'), expiring(14));
-    assert.equal(shown(page.body, 'data-count', 'expiring-30'), expiring(30));
-    assert.deepEqual([expiring(14), expiring(30)], [1, 2]);
-    assert.equal(shown(page.body, 'data-count', 'machines'), count('SELECT count(*) FROM machines'));
+    const expiring = (days: number) =>
+      counted(db.selectFrom('machines').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'active').where('expires_at', '>', now).where('expires_at', '<=', now + days * DAY));
+    assert.equal(shown(page.body, 'data-count', 'expiring-14'), await expiring(14));
+    assert.equal(shown(page.body, 'data-count', 'expiring-30'), await expiring(30));
+    assert.deepEqual([await expiring(14), await expiring(30)], [1, 2]);
+    assert.equal(shown(page.body, 'data-count', 'machines'), await counted(db.selectFrom('machines').select((eb) => eb.fn.countAll<number>().as('n'))));
     assert.equal(shown(page.body, 'data-state', 'suspended'), 1);
     assert.equal(shown(page.body, 'data-state', 'no-cookie'), 2, 'revoked and never minted');
     assert.equal(shown(page.body, 'data-state', 'expiring'), 1);
@@ -71,9 +73,9 @@ describe('admin console: the dashboard', () => {
   it('lists failing back-channel deliveries', async () => {
     const deliveries = t.app.webiso.logoutDeliveries;
     const now = Math.floor(t.app.webiso.now() / 1000);
-    deliveries.enqueue({ sid: 's1', appId: 'app', channel: 'backchannel', url: 'https://app.example.edu/bc', subject: 'alice', kind: 'user', reason: 'logout' }, now, now + 3600);
-    const [claimed] = deliveries.claimDue(now + 1, 10, now + 60);
-    deliveries.markFailed(claimed!.id, 'connect ECONNREFUSED');
+    await deliveries.enqueue({ sid: 's1', appId: 'app', channel: 'backchannel', url: 'https://app.example.edu/bc', subject: 'alice', kind: 'user', reason: 'logout' }, now, now + 3600);
+    const [claimed] = await deliveries.claimDue(now + 1, 10, now + 60, { skipLocked: t.app.webiso.store.kind === 'postgres' });
+    await deliveries.markFailed(claimed!.id, 'connect ECONNREFUSED');
     const page = await adminPage(t.app, admin, '/admin');
     assert.equal(shown(page.body, 'data-count', 'failing-deliveries'), 1);
     assert.match(page.body, /<tr data-app="app"><td>app<\/td><td data-field="pending">0<\/td><td data-field="failed">1<\/td><td>connect ECONNREFUSED<\/td>/);
@@ -91,7 +93,7 @@ describe('admin console: the dashboard', () => {
   it('keeps the register form on the dashboard (where an admin at a kiosk lands)', async () => {
     const response = await adminPost(t.app, admin, '/admin/machines', { fqdn: 'new.kiosk.example.edu' }, '/admin');
     assert.equal(response.statusCode, 303);
-    assert.ok(t.app.webiso.machines.repository.find('new.kiosk.example.edu'));
+    assert.ok(await t.app.webiso.machines.repository.find('new.kiosk.example.edu'));
   });
 });
 
@@ -105,14 +107,14 @@ describe('admin console: the machine timeline and alerts', () => {
 
   async function seenFromTwoPlaces() {
     const operations = t.app.webiso.machines.operations;
-    operations.add('a.kiosk.example.edu', { networks: ['10.1.0.0/16'] }, actor);
+    await operations.add('a.kiosk.example.edu', { networks: ['10.1.0.0/16'] }, actor);
     const { cookie } = await operations.mint('a.kiosk.example.edu', 30, actor);
     await requestLogin(t.app, jarWithMachineCookie(cookie), {}, { remoteAddress: '10.1.2.3' });
     t.clock.advance(3 * DAY);
     await requestLogin(t.app, jarWithMachineCookie(cookie), {}, { remoteAddress: '10.1.2.4' });
     t.clock.advance(3600);
     await requestLogin(t.app, jarWithMachineCookie(cookie), {}, { remoteAddress: '198.51.100.7' });
-    operations.revoke('a.kiosk.example.edu', actor, 'test');
+    await operations.revoke('a.kiosk.example.edu', actor, 'test');
     t.clock.advance(60);
     await requestLogin(t.app, jarWithMachineCookie(cookie), {}, { remoteAddress: '10.1.2.4' });
     // the admin session of beforeEach has idled out over these days
@@ -145,7 +147,7 @@ describe('admin console: the machine timeline and alerts', () => {
 
   it('closing an alert from the alerts list comes back to the alerts list', async () => {
     await seenFromTwoPlaces();
-    const [alert] = t.app.webiso.machines.alerts.list('open');
+    const [alert] = await t.app.webiso.machines.alerts.list('open');
     assert.ok(alert);
     const list0 = (await adminPage(t.app, admin, '/admin/alerts')).body;
     const form = list0.slice(list0.indexOf(`action="/admin/alerts/${alert.id}/close"`));
@@ -156,7 +158,7 @@ describe('admin console: the machine timeline and alerts', () => {
     const list = await adminPage(t.app, admin, String(closed.headers.location));
     assert.match(list.body, /id="done">The alert was closed\./);
     assert.doesNotMatch(list.body, /id="nav-alert-count"/, 'no open alert is left to count');
-    assert.equal(t.app.webiso.machines.alerts.list('open').length, 0);
+    assert.equal((await t.app.webiso.machines.alerts.list('open')).length, 0);
   });
 
   it('asks for a confirmation before "Revoke every cookie" (a required checkbox)', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, beforeEach, describe, it } from 'node:test';
 import { auditEvents, CookieJar, HTML, hiddenField } from '../support/webiso.ts';
-import { ADMIN, ALICE, addMachine, adminLogin, adminPage, adminPost, createMachineTestApp, KIOSK, postForm, withFreshAdminApp, type MachineTestApp } from '../support/machines.ts';
+import { ADMIN, ALICE, addMachine, adminLogin, adminPage, adminPost, countRows, createMachineTestApp, KIOSK, postForm, sessionCount, withFreshAdminApp, type MachineTestApp } from '../support/machines.ts';
 
 /** The element with this id, and the markup right after it up to the next label or button. */
 function fieldWithError(html: string, id: string): string {
@@ -32,7 +32,7 @@ describe('admin forms: refusals come back on the page, beside the field, with wh
     assert.match(fieldWithError(response.body, 'location'), /value="Reading room &lt;2&gt;">\s*$/, 'kept, escaped, and not marked invalid');
     assert.match(response.body, /<textarea id="networks" name="networks" rows="2">10\.1\.0\.0\/16<\/textarea>/);
     assert.match(fieldWithError(response.body, 'entitlements'), /value="walk-in"/);
-    assert.equal(t.app.webiso.db.prepare('SELECT count(*) FROM machines').pluck().get(), 0);
+    assert.equal(await countRows(t.app, 'machines'), 0);
   });
 
   it('an FQDN outside the minting policy: 403 beside the name field, values kept, still audited', async () => {
@@ -41,7 +41,7 @@ describe('admin forms: refusals come back on the page, beside the field, with wh
     assert.ok(inAdminLayout(response.body));
     assert.match(fieldWithError(response.body, 'fqdn'), /id="add-fqdn-error" role="alert" data-error-code="mint_not_allowed">The mint policy does not let root register a machine for pc2\.staff\.example\.edu/);
     assert.match(fieldWithError(response.body, 'location'), /value="Staff room"/);
-    assert.ok(auditEvents(t.app).some((row) => row.event === 'request.rejected' && /register a machine refused by the mint policy/.test(row.detail ?? '')));
+    assert.ok((await auditEvents(t.app)).some((row) => row.event === 'request.rejected' && /register a machine refused by the mint policy/.test(row.detail ?? '')));
   });
 
   it('a duplicate name is reported beside the name field (409)', async () => {
@@ -60,12 +60,12 @@ describe('admin forms: refusals come back on the page, beside the field, with wh
     assert.match(details.body, /<h1 id="machine-fqdn">kiosk1\.kiosk\.example\.edu<\/h1>/);
     assert.match(details.body, /<textarea id="networks" name="networks" rows="3" aria-invalid="true" aria-describedby="details-networks-error">10\.2\.0\.0\/16\nlibrary<\/textarea>\s*<p class="field-error" id="details-networks-error" role="alert" data-error-code="invalid_machine_input">&quot;library&quot; is not a network/);
     assert.match(fieldWithError(details.body, 'location'), /value="New place">/);
-    assert.deepEqual(t.app.webiso.machines.repository.find(KIOSK)?.networks, ['10.1.0.0/16'], 'nothing saved');
+    assert.deepEqual((await t.app.webiso.machines.repository.find(KIOSK))?.networks, ['10.1.0.0/16'], 'nothing saved');
 
     const mint = await adminPost(t.app, admin, `${page}/mint`, { days: '9999' }, page);
     assert.equal(mint.statusCode, 400);
     assert.match(fieldWithError(mint.body, 'days'), /value="9999" required aria-invalid="true" aria-describedby="mint-days-error">[\s\S]*id="mint-days-error" role="alert" data-error-code="invalid_machine_input">The lifetime must be between 1 and 120 days/);
-    assert.equal(t.app.webiso.machines.repository.find(KIOSK)?.version, 0);
+    assert.equal((await t.app.webiso.machines.repository.find(KIOSK))?.version, 0);
 
     const reason = await adminPost(t.app, admin, `${page}/revoke`, { reason: 'x'.repeat(301) }, page);
     assert.equal(reason.statusCode, 400);
@@ -107,7 +107,7 @@ describe('admin pages: a logged-in user without the admin role', () => {
     const switched = await postForm(t.app, jar, '/admin/switch-user', { csrf: hiddenField(response.body, 'csrf') ?? '', next: '/admin/expiring' });
     assert.equal(switched.statusCode, 303);
     assert.equal(switched.headers.location, '/admin/login?next=%2Fadmin%2Fexpiring');
-    assert.equal(t.app.webiso.db.prepare("SELECT count(*) FROM sessions WHERE username = 'alice'").pluck().get(), 0, "alice's session is over");
+    assert.equal(await sessionCount(t.app, 'alice'), 0, "alice's session is over");
     const form = await adminPage(t.app, jar, String(switched.headers.location));
     assert.match(form.body, /name="username"/, 'the login form asks who is logging in');
     const login = await postForm(t.app, jar, '/admin/login', { csrf: hiddenField(form.body, 'csrf') ?? '', next: '/admin/expiring', username: ADMIN.name, password: ADMIN.password });
@@ -119,7 +119,7 @@ describe('admin pages: a logged-in user without the admin role', () => {
     const jar = new CookieJar();
     await adminLogin(t.app, jar, ALICE);
     assert.equal((await postForm(t.app, jar, '/admin/switch-user', { csrf: 'forged' })).statusCode, 403);
-    assert.equal(t.app.webiso.db.prepare("SELECT count(*) FROM sessions WHERE username = 'alice'").pluck().get(), 1);
+    assert.equal(await sessionCount(t.app, 'alice'), 1);
   });
 });
 
@@ -147,8 +147,8 @@ describe('admin pages refuse a password in the URL, as /login does', () => {
     const response = await postForm(t.app, jar, `/admin/login?password=${encodeURIComponent(ADMIN.password)}`, { csrf: hiddenField(form.body, 'csrf') ?? '', next: '/admin', username: ADMIN.name, password: ADMIN.password });
     assert.equal(response.statusCode, 400);
     assert.match(response.body, /id="error-code">password_in_url</);
-    assert.equal(t.app.webiso.db.prepare('SELECT count(*) FROM sessions').pluck().get(), 0);
-    assert.ok(!auditEvents(t.app).some((row) => row.event === 'login.success' || row.event === 'login.failure'), 'no password was checked');
+    assert.equal(await countRows(t.app, 'sessions'), 0);
+    assert.ok(!(await auditEvents(t.app)).some((row) => row.event === 'login.success' || row.event === 'login.failure'), 'no password was checked');
   });
 
   it('every admin page refuses it too, for admins and before the login redirect', async () => {

@@ -7,6 +7,7 @@ import {
   attemptLogin,
   auditEvents,
   CookieJar,
+  countRows,
   createTestApp,
   CSRF_COOKIE_NAME,
   fakeClock,
@@ -74,7 +75,7 @@ describe('audit log and application log', () => {
       assert.equal(failures[0]!.clientIp, '127.0.0.1');
       assert.equal(failures[0]!.verifier, 'local');
 
-      const row = auditEvents(t.app).find((event) => event.event === 'login.failure');
+      const row = (await auditEvents(t.app)).find((event) => event.event === 'login.failure');
       assert.ok(row);
       assert.doesNotMatch(row.username ?? '', CONTROL);
     } finally {
@@ -148,7 +149,7 @@ describe('audit log and application log', () => {
       const csrf = hiddenField((await t.app.inject({ method: 'GET', url: '/logout', headers: { ...HTML, ...jar.header() } })).body, 'csrf')!;
       await postForm(t.app, jar, '/logout', { csrf });
 
-      const rows = auditEvents(t.app);
+      const rows = await auditEvents(t.app);
       assert.deepEqual(
         rows.map((row) => row.event),
         ['login.failure', 'login.success', 'grant.issued', 'login.passive_failed', 'grant.error', 'session.ended', 'logout'],
@@ -172,8 +173,8 @@ describe('audit log and application log', () => {
       const jar = new CookieJar();
       const form = await getLoginForm(direct.app, jar);
       await postForm(direct.app, jar, '/login', { ctx: form.ctx!, csrf: form.csrf!, username: 'alice', password: 'wrong-password' }, { remoteAddress: '203.0.113.9', headers: { 'x-forwarded-for': '198.51.100.1' } });
-      assert.equal(auditEvents(direct.app).at(-1)?.client_ip, '203.0.113.9');
-      assert.equal(direct.app.webiso.db.prepare("SELECT count(*) FROM login_failures WHERE scope = 'ip' AND key = '203.0.113.9'").pluck().get(), 1);
+      assert.equal((await auditEvents(direct.app)).at(-1)?.client_ip, '203.0.113.9');
+      assert.equal(await countRows(direct.app, 'login_failures', { scope: 'ip', key: '203.0.113.9' }), 1);
     } finally {
       await direct.close();
     }
@@ -183,12 +184,12 @@ describe('audit log and application log', () => {
       const viaProxy = new CookieJar();
       const form = await getLoginForm(proxied.app, viaProxy);
       await postForm(proxied.app, viaProxy, '/login', { ctx: form.ctx!, csrf: form.csrf!, username: 'alice', password: 'wrong-password' }, { remoteAddress: '10.0.0.1', headers: { 'x-forwarded-for': '198.51.100.1' } });
-      assert.equal(auditEvents(proxied.app).at(-1)?.client_ip, '198.51.100.1');
+      assert.equal((await auditEvents(proxied.app)).at(-1)?.client_ip, '198.51.100.1');
 
       const bypass = new CookieJar();
       const second = await getLoginForm(proxied.app, bypass);
       await postForm(proxied.app, bypass, '/login', { ctx: second.ctx!, csrf: second.csrf!, username: 'alice', password: 'wrong-password' }, { remoteAddress: '203.0.113.9', headers: { 'x-forwarded-for': '198.51.100.2' } });
-      assert.equal(auditEvents(proxied.app).at(-1)?.client_ip, '203.0.113.9', 'a non-proxy peer cannot choose its IP');
+      assert.equal((await auditEvents(proxied.app)).at(-1)?.client_ip, '203.0.113.9', 'a non-proxy peer cannot choose its IP');
     } finally {
       await proxied.close();
     }

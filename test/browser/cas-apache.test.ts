@@ -49,7 +49,7 @@ describe('browser: Apache mod_auth_cas against webiso', () => {
     return parseCgiEnv(await p.innerText('body'));
   }
   const why = async () => `apache error log:\n${await apache.readErrorLog()}`;
-  const validated = (endpoint: string) => casEvents(cas.webiso).filter((e) => e.event === 'cas.ticket.validated' && e.detail?.startsWith(`endpoint=${endpoint} `));
+  const validated = async (endpoint: string) => (await casEvents(cas.webiso)).filter((e) => e.event === 'cas.ticket.validated' && e.detail?.startsWith(`endpoint=${endpoint} `));
 
   it('a person is sent to the webiso form and comes back with REMOTE_USER and the CAS attributes (CAS 3 path)', async () => {
     const target = `${apache.urls.p3}/secure/page?x=1`;
@@ -64,7 +64,7 @@ describe('browser: Apache mod_auth_cas against webiso', () => {
     assert.equal(env.HTTP_CAS_ROLES, 'library,staff', 'one element per role, joined by mod_auth_cas');
     assert.match(env.HTTP_CAS_AUTHENTICATIONDATE ?? '', /^\d{4}-\d\d-\d\dT/);
     assert.equal(prompts.count(), 1);
-    assert.deepEqual(validated('/cas/p3/serviceValidate').map((e) => [e.username, e.appId]), [['alice', 'apache']]);
+    assert.deepEqual((await validated('/cas/p3/serviceValidate')).map((e) => [e.username, e.appId]), [['alice', 'apache']]);
   });
 
   it('a second location uses the SSO session: no prompt, isFromNewLogin=false', async () => {
@@ -85,8 +85,8 @@ describe('browser: Apache mod_auth_cas against webiso', () => {
     const v1 = await cgiEnv(page);
     assert.equal(v1.REMOTE_USER, 'alice', await why());
     assert.equal(v1.HTTP_CAS_PRINCIPALTYPE, undefined, 'CAS 1 has no attributes');
-    assert.equal(validated('/cas/serviceValidate').length, 1);
-    assert.equal(validated('/cas/validate').length, 1);
+    assert.equal((await validated('/cas/serviceValidate')).length, 1);
+    assert.equal((await validated('/cas/validate')).length, 1);
     assert.equal(prompts.count(), 1);
   });
 
@@ -100,14 +100,14 @@ describe('browser: Apache mod_auth_cas against webiso', () => {
     } finally {
       await thief.close();
     }
-    const refused = casEvents(cas.webiso).filter((e) => e.event === 'cas.ticket.refused');
+    const refused = (await casEvents(cas.webiso)).filter((e) => e.event === 'cas.ticket.refused');
     assert.deepEqual(refused.map((e) => e.detail), ['endpoint=/cas/p3/serviceValidate code=INVALID_TICKET']);
   });
 
   it('/machines-only/ (Require cas-attribute principalType:machine) refuses a person', async () => {
     const response = await page.goto(`${apache.urls.p3}/machines-only/`);
     assert.equal(response?.status(), 401, await why());
-    const last = validated('/cas/p3/serviceValidate').at(-1);
+    const last = (await validated('/cas/p3/serviceValidate')).at(-1);
     assert.deepEqual([last?.username, last?.appId, last?.detail], ['alice', 'apache-kiosk', 'endpoint=/cas/p3/serviceValidate kind=user']);
     assert.equal(prompts.count(), 1, 'the SSO session answered, no prompt');
   });
@@ -154,7 +154,7 @@ describe('browser: Apache mod_auth_cas against webiso', () => {
     } finally {
       await kiosk.close();
     }
-    const machine = casEvents(cas.webiso).filter((e) => e.event === 'cas.ticket.validated' && e.username === `host/${FQDN}`);
+    const machine = (await casEvents(cas.webiso)).filter((e) => e.event === 'cas.ticket.validated' && e.username === `host/${FQDN}`);
     assert.deepEqual(machine.map((e) => e.detail), ['endpoint=/cas/p3/serviceValidate kind=machine', 'endpoint=/cas/p3/serviceValidate kind=machine']);
   });
 });

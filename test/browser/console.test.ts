@@ -31,14 +31,14 @@ async function presentCookie(app: FastifyInstance, cookie: string, remoteAddress
 async function seed(stack: DemoStack): Promise<string> {
   const { operations } = stack.webiso.webiso.machines;
   for (const [index, fqdn] of KIOSKS.entries()) {
-    operations.add(fqdn, { location: `Floor ${index + 1}`, networks: ['10.1.0.0/16'] }, cli);
+    await operations.add(fqdn, { location: `Floor ${index + 1}`, networks: ['10.1.0.0/16'] }, cli);
     const { cookie } = await operations.mint(fqdn, index === 1 ? 10 : 60, { name: 'root', ip: '127.0.0.1' });
     await presentCookie(stack.webiso, cookie, '10.1.2.3', stack.demoUrl);
     if (index === 0) await presentCookie(stack.webiso, cookie, '198.51.100.7', stack.demoUrl);
   }
-  operations.suspend('c.kiosk.example.edu', cli, 'moved');
-  operations.add('d.kiosk.example.edu', {}, cli);
-  return operations.createEnrollment('d.kiosk.example.edu', 30, cli).url;
+  await operations.suspend('c.kiosk.example.edu', cli, 'moved');
+  await operations.add('d.kiosk.example.edu', {}, cli);
+  return (await operations.createEnrollment('d.kiosk.example.edu', 30, cli)).url;
 }
 
 async function logIn(page: Page, webisoUrl: string, user = ADMIN) {
@@ -124,18 +124,19 @@ describe('browser: the admin console and the patron pages', () => {
   it('the dashboard shows the counts the database has, and the alert count in the navigation', async () => {
     await page.setViewportSize(DESKTOP);
     await page.goto(`${stack.webisoUrl}/admin`);
-    const db = stack.webiso.webiso.db;
+    const { db } = stack.webiso.webiso.store;
     const now = Math.floor(Date.now() / 1000);
-    const count = (sql: string, ...params: number[]) => String(db.prepare(sql).pluck().get(...params));
-    const openAlerts = count("SELECT count(*) FROM machine_alerts WHERE status = 'open'");
+    const counted = async (query: { executeTakeFirst(): Promise<{ n: number | string } | undefined> }) => String(Number((await query.executeTakeFirst())?.n ?? 0));
+    const machines = () => db.selectFrom('machines').select((eb) => eb.fn.countAll<number>().as('n'));
+    const openAlerts = await counted(db.selectFrom('machine_alerts').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'open'));
     assert.notEqual(openAlerts, '0', 'the seed raised an alert');
     assert.equal(await page.textContent('[data-count="open-alerts"]'), openAlerts);
     assert.equal(await page.textContent('#nav-alert-count'), openAlerts);
-    const expiring = (days: number) => count("SELECT count(*) FROM machines WHERE status = 'active' AND expires_at > ? AND expires_at <= ?", now, now + days * 86_400);
-    assert.equal(await page.textContent('[data-count="expiring-14"]'), expiring(14));
-    assert.equal(await page.textContent('[data-count="expiring-30"]'), expiring(30));
-    assert.equal(await page.textContent('[data-count="machines"]'), count('SELECT count(*) FROM machines'));
-    assert.equal(await page.textContent('[data-state="suspended"]'), count("SELECT count(*) FROM machines WHERE status = 'suspended'"));
+    const expiring = (days: number) => counted(machines().where('status', '=', 'active').where('expires_at', '>', now).where('expires_at', '<=', now + days * 86_400));
+    assert.equal(await page.textContent('[data-count="expiring-14"]'), await expiring(14));
+    assert.equal(await page.textContent('[data-count="expiring-30"]'), await expiring(30));
+    assert.equal(await page.textContent('[data-count="machines"]'), await counted(machines()));
+    assert.equal(await page.textContent('[data-state="suspended"]'), await counted(machines().where('status', '=', 'suspended')));
     for (const id of ['chart-status', 'chart-logins', 'chart-changes']) assert.ok(await page.isVisible(`#${id}`), id);
   });
 
@@ -144,11 +145,14 @@ describe('browser: the admin console and the patron pages', () => {
       await page.setViewportSize(viewport);
       await page.goto(`${stack.webisoUrl}/admin/machines/a.kiosk.example.edu`);
       const lanes = await page.$$eval('#timeline g.lane[data-lane]', (groups) => groups.map((g) => g.getAttribute('data-lane')));
-      // the two presentations share a second, so their order is by name
-      assert.deepEqual(lanes, ['alerts', '10.1.2.3', '198.51.100.7']);
+      // the most recently seen address first; two presentations in the same second go by name
+      const seen = await stack.webiso.webiso.machines.sightings.addresses('a.kiosk.example.edu');
+      const order = [...seen].sort((x, y) => y.lastSeen - x.lastSeen || x.clientIp.localeCompare(y.clientIp)).map((address) => address.clientIp);
+      assert.deepEqual(lanes, ['alerts', ...order]);
+      assert.deepEqual([...order].sort(), ['10.1.2.3', '198.51.100.7']);
       const legend = await page.$$eval('#timeline .legend-item', (items) => items.map((item) => item.textContent));
       assert.deepEqual(legend, ['Accepted', 'Refused', 'Alert']);
-      assert.equal(await page.locator('#timeline .mark-alert').count(), stack.webiso.webiso.machines.alerts.forMachine('a.kiosk.example.edu').length, 'the alerts on the same axis');
+      assert.equal(await page.locator('#timeline .mark-alert').count(), (await stack.webiso.webiso.machines.alerts.forMachine('a.kiosk.example.edu')).length, 'the alerts on the same axis');
       assert.ok((await page.locator('#timeline .mark-alert').count()) > 0);
       const labelHeight = await page.$eval('#timeline .lane[data-lane="10.1.2.3"] .chart-label', (label) => label.getBoundingClientRect().height);
       assert.ok(labelHeight >= 11, `lane labels are readable (${labelHeight} px)`);
@@ -164,7 +168,7 @@ describe('browser: the admin console and the patron pages', () => {
     const path = await download.path();
     const { readFileSync } = await import('node:fs');
     const records = csvRecords(readFileSync(path, 'utf8'));
-    assert.deepEqual(records.map((r) => [r.fqdn, r.status, r.location, r.version]), stack.webiso.webiso.machines.repository.list().map((m) => [m.fqdn, m.status, m.location ?? '', String(m.version)]));
+    assert.deepEqual(records.map((r) => [r.fqdn, r.status, r.location, r.version]), (await stack.webiso.webiso.machines.repository.list()).map((m) => [m.fqdn, m.status, m.location ?? '', String(m.version)]));
   });
 
   it('bulk revoke asks for confirmation in the browser, and the CSP holds in a normal context', async () => {
@@ -180,14 +184,14 @@ describe('browser: the admin console and the patron pages', () => {
       await admin.check('#select-b\\.kiosk\\.example\\.edu');
       await admin.selectOption('#bulk-action', 'revoke');
       await Promise.all([admin.waitForSelector('#bulk-confirm'), admin.click('#bulk-submit')]);
-      const version = () => stack.webiso.webiso.machines.repository.find('b.kiosk.example.edu')?.version;
-      const before = version();
+      const version = async () => (await stack.webiso.webiso.machines.repository.find('b.kiosk.example.edu'))?.version;
+      const before = await version();
       await admin.click('#bulk-confirm-submit');
       assert.equal(await admin.$('#bulk-results'), null, 'the required checkbox stops the submission');
-      assert.equal(version(), before);
+      assert.equal(await version(), before);
       await admin.check('#bulk-confirm');
       await Promise.all([admin.waitForSelector('#bulk-results'), admin.click('#bulk-confirm-submit')]);
-      assert.equal(version(), (before ?? 0) + 1);
+      assert.equal(await version(), (before ?? 0) + 1);
       await admin.goto(`${stack.webisoUrl}/admin/machines/a.kiosk.example.edu`);
       assert.ok(await admin.isVisible('#timeline'));
       assert.deepEqual(cspErrors, []);

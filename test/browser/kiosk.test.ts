@@ -92,7 +92,7 @@ describe('browser: a kiosk in real Chromium', () => {
     assert.equal(await page.textContent('[data-field="entitlements"]'), 'library-walk-in');
     assert.equal(await page.$('[data-field="username"]'), null);
     assert.equal(prompts.count(), before, 'no password prompt');
-    const [sighting] = stack.webiso.webiso.machines.sightings.recent(FQDN, 1);
+    const [sighting] = await stack.webiso.webiso.machines.sightings.recent(FQDN, 1);
     assert.deepEqual([sighting?.outcome, sighting?.clientIp, sighting?.appId], ['accepted', '127.0.0.1', 'demo']);
     assert.match(sighting?.userAgent ?? '', /Chrome/);
   });
@@ -107,8 +107,8 @@ describe('browser: a kiosk in real Chromium', () => {
     await page.fill('#password', ALICE.password);
     await Promise.all([page.waitForURL(`${stack.demoUrl}/private`), page.click('#login-submit')]);
     assert.equal(await page.textContent('[data-field="username"]'), 'alice');
-    const session = stack.webiso.webiso.db.prepare('SELECT idle_seconds, absolute_expires_at - created_at AS absolute FROM sessions WHERE username = ?').get('alice') as { idle_seconds: number; absolute: number };
-    assert.deepEqual(session, { idle_seconds: 600, absolute: 1800 });
+    const session = await stack.webiso.webiso.store.db.selectFrom('sessions').select(['idle_seconds', 'absolute_expires_at', 'created_at']).where('username', '=', 'alice').executeTakeFirstOrThrow();
+    assert.deepEqual({ idle_seconds: session.idle_seconds, absolute: session.absolute_expires_at - session.created_at }, { idle_seconds: 600, absolute: 1800 });
   });
 
   it('"end my session" on the kiosk login page logs the person out and returns the kiosk to its machine identity', async () => {
@@ -118,7 +118,7 @@ describe('browser: a kiosk in real Chromium', () => {
     assert.equal(await page.textContent('#end-session'), 'End my session');
     await Promise.all([page.waitForSelector('#kiosk-session-ended'), page.click('#end-session')]);
     assert.equal(await page.textContent('#kiosk-fqdn'), FQDN);
-    assert.equal(stack.webiso.webiso.db.prepare("SELECT count(*) FROM sessions WHERE username = 'alice'").pluck().get(), 0);
+    assert.equal((await stack.webiso.webiso.sessions.ofUser('alice')).length, 0);
     const cookies = await kiosk.cookies(stack.webisoUrl);
     assert.ok(cookies.some((cookie) => cookie.name === MACHINE_COOKIE), 'the machine cookie survived the logout');
     assert.equal(cookies.find((cookie) => cookie.name === '__Host-webiso_login'), undefined);
@@ -156,6 +156,6 @@ describe('browser: a kiosk in real Chromium', () => {
     assert.ok(page.url().startsWith(`${stack.webisoUrl}/login?`), `prompted, got ${page.url()}`);
     assert.ok(await page.isVisible('#password'));
     assert.equal(prompts.count(), before + 1);
-    assert.equal(stack.webiso.webiso.machines.sightings.recent(FQDN, 1)[0]?.reason, 'revoked_version');
+    assert.equal((await stack.webiso.webiso.machines.sightings.recent(FQDN, 1))[0]?.reason, 'revoked_version');
   });
 });

@@ -66,7 +66,7 @@ describe('browser: library walk-in through a SAML IdP backed by webiso CAS', () 
     } finally {
       await context.close();
     }
-    const validated = casEvents(cas.webiso).filter((e) => e.event === 'cas.ticket.validated');
+    const validated = (await casEvents(cas.webiso)).filter((e) => e.event === 'cas.ticket.validated');
     assert.deepEqual(validated.map((e) => [e.username, e.appId, e.detail]), [[`host/${WALK_IN}`, 'library-idp', 'endpoint=/cas/serviceValidate kind=machine']]);
   });
 
@@ -103,7 +103,7 @@ describe('browser: library walk-in through a SAML IdP backed by webiso CAS', () 
     } finally {
       await context.close();
     }
-    const last = casEvents(cas.webiso).filter((e) => e.event === 'cas.ticket.validated').at(-1);
+    const last = (await casEvents(cas.webiso)).filter((e) => e.event === 'cas.ticket.validated').at(-1);
     assert.deepEqual([last?.username, last?.detail], ['alice', 'endpoint=/cas/serviceValidate kind=user']);
   });
 });

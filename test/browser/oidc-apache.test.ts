@@ -94,10 +94,11 @@ describe('browser: Apache mod_auth_openidc against webiso', () => {
     const deadline = Date.now() + 5000;
     let delivered = false;
     while (!delivered && Date.now() < deadline) {
-      delivered = webiso.webiso.webiso.audit.recent(50).some((row) => row.event === 'logout.delivery' && row.appId === 'apache-people' && row.detail?.includes('delivered'));
+      await webiso.webiso.webiso.audit.flush();
+      delivered = (await webiso.webiso.webiso.audit.recent(50)).some((row) => row.event === 'logout.delivery' && row.appId === 'apache-people' && row.detail?.includes('delivered'));
       if (!delivered) await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    assert.ok(delivered, `the outbox delivered the logout token\n${JSON.stringify(webiso.webiso.webiso.audit.recent(10))}\n${await why()}`);
+    assert.ok(delivered, `the outbox delivered the logout token\n${JSON.stringify(await webiso.webiso.webiso.audit.recent(10))}\n${await why()}`);
     // with a new webiso session elsewhere the Apache session would still be gone: go back and see the login form
     await page.goto(`${apache.urls.people}/secure/page`);
     assert.ok(page.url().startsWith(`${webiso.webisoUrl}/oidc/interaction/`), `mod_auth_openidc sent the browser to log in again: ${page.url()}\n${await why()}`);

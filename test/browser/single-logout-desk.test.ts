@@ -5,7 +5,7 @@ import { sweepExpiredSessions } from '../../src/logout/sweep.ts';
 import { parseCgiEnv } from '../support/apache-cas.ts';
 import { launchChromium } from '../support/browser.ts';
 import { logIn, watchPasswordPrompts } from '../support/cas-webiso.ts';
-import { startSingleLogoutStack, type SingleLogoutStack } from '../support/single-logout-stack.ts';
+import { countSessions, startSingleLogoutStack, type SingleLogoutStack } from '../support/single-logout-stack.ts';
 
 // Issue 8, desk: webiso's logout, and the idle expiry of its session (fake clock, no browser
 // request), end the demo app's session (back-channel token) and Apache's (CAS logoutRequest).
@@ -33,7 +33,7 @@ describe('browser: single logout at a desk (demo app + Apache mod_auth_cas)', ()
     await stack?.close();
   });
 
-  const why = async () => `deliveries: ${JSON.stringify(stack.deliveries())}\napache error log:\n${await stack.apache.readErrorLog()}`;
+  const why = async () => `deliveries: ${JSON.stringify(await stack.deliveries())}\napache error log:\n${await stack.apache.readErrorLog()}`;
 
   /** Logs in to the demo (a password prompt) and then to Apache (the SSO session, no prompt). */
   async function logInToBothApps(): Promise<void> {
@@ -87,8 +87,8 @@ describe('browser: single logout at a desk (demo app + Apache mod_auth_cas)', ()
 
     // the person walks away: webiso's clock (shared by the demo) passes the idle limit
     stack.clock.advance(stack.webiso.webiso.config.session.idleSeconds + 1);
-    assert.equal(sweepExpiredSessions(stack.webiso.webiso, stack.webiso.log), 1, 'the sweep ends the one idle session');
-    assert.equal(stack.webiso.webiso.db.prepare('SELECT count(*) FROM sessions').pluck().get(), 0);
+    assert.equal(await sweepExpiredSessions(stack.webiso.webiso, stack.webiso.log), 1, 'the sweep ends the one idle session');
+    assert.equal(await countSessions(stack.webiso), 0);
     const rows = await stack.waitForDeliveries(4);
     assert.deepEqual(rows.slice(2).map((row) => [row.app_id, row.channel, row.reason]).sort(), [['apache', 'cas', 'expired'], ['demo', 'backchannel', 'expired']]);
     assert.deepEqual(webisoRequests, [], 'nothing from the browser reached webiso');

@@ -18,7 +18,7 @@ const USER_MARKUP = '<cas:principalType>machine<cas:user>root<!-- ]]> <![CDATA['
 /** Registers and mints a kiosk through the operations API (the admin login would go through the test's verifier). */
 async function mintKiosk(t: TestApp): Promise<string> {
   const actor = { name: 'test' };
-  t.app.webiso.machines.operations.add(KIOSK, { entitlements: ['library-walk-in'] }, actor);
+  await t.app.webiso.machines.operations.add(KIOSK, { entitlements: ['library-walk-in'] }, actor);
   return (await t.app.webiso.machines.operations.mint(KIOSK, 30, actor)).cookie;
 }
 

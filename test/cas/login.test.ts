@@ -171,10 +171,10 @@ describe('CAS /cas/login', () => {
 
   it('audits cas.ticket.issued with a hash prefix, never the ticket', async () => {
     const { ticket } = await casLogin(t.app);
-    const issued = auditEvents(t.app).filter((row) => row.event === 'cas.ticket.issued').at(-1);
+    const issued = (await auditEvents(t.app)).filter((row) => row.event === 'cas.ticket.issued').at(-1);
     assert.equal(issued?.username, 'alice');
     assert.equal(issued?.app_id, 'portal');
     assert.match(issued?.detail ?? '', /^st#\S{10} kind=user via=password service=https:\/\/cas\.example\.edu\/secure\/page\.php$/);
-    assert.ok(!JSON.stringify(auditEvents(t.app)).includes(ticket!.slice(3)), 'no ticket in auth_events');
+    assert.ok(!JSON.stringify(await auditEvents(t.app)).includes(ticket!.slice(3)), 'no ticket in auth_events');
   });
 });

@@ -141,11 +141,11 @@ describe('CAS ticket validation', () => {
     const ticket = await freshTicket();
     await validate(t.app, V2, { service: SERVICE, ticket });
     await validate(t.app, V2, { service: SERVICE, ticket });
-    const rows = auditEvents(t.app).filter((row) => row.event.startsWith('cas.ticket.v') || row.event === 'cas.ticket.refused').slice(-2);
+    const rows = (await auditEvents(t.app)).filter((row) => row.event.startsWith('cas.ticket.v') || row.event === 'cas.ticket.refused').slice(-2);
     assert.deepEqual(rows.map((row) => [row.event, row.username, row.detail]), [
       ['cas.ticket.validated', 'alice', 'endpoint=/cas/serviceValidate kind=user'],
       ['cas.ticket.refused', null, 'endpoint=/cas/serviceValidate code=INVALID_TICKET'],
     ]);
-    assert.ok(!JSON.stringify(auditEvents(t.app)).includes(ticket.slice(3)));
+    assert.ok(!JSON.stringify(await auditEvents(t.app)).includes(ticket.slice(3)));
   });
 });

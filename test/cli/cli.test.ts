@@ -4,9 +4,11 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
+import type { StoreConfig } from '../../src/store/config-schema.ts';
+import { openStore } from '../../src/store/store.ts';
+import { testStoreConfig } from '../support/test-store.ts';
 import { attemptLogin, grantOf, testConfig } from '../support/webiso.ts';
 
 const MAIN = join(process.cwd(), 'src', 'cli', 'main.ts');
@@ -14,6 +16,8 @@ const MAIN = join(process.cwd(), 'src', 'cli', 'main.ts');
 let scratch: string;
 let configPath: string;
 let dataDir: string;
+/** the run's engine; the CLI finds it in the config file (an SQLite file in WEBISO_DATA_DIR by default) */
+let store: StoreConfig;
 
 interface CliResult {
   readonly code: number | null;
@@ -44,17 +48,17 @@ function assertFailed(result: CliResult, message: RegExp): void {
   assert.doesNotMatch(result.stderr, /\n\s+at .+:\d+:\d+/, 'no stack trace');
 }
 
-function usersTable(): Array<{ username: string; password_hash: string; disabled: number }> {
-  const db = new Database(join(dataDir, 'webiso.db'), { readonly: true });
+async function usersTable(): Promise<Array<{ username: string; password_hash: string; disabled: number }>> {
+  const opened = await openStore({ store, dataDir });
   try {
-    return db.prepare('SELECT username, password_hash, disabled FROM users ORDER BY username').all() as Array<{ username: string; password_hash: string; disabled: number }>;
+    return await opened.db.selectFrom('users').select(['username', 'password_hash', 'disabled']).orderBy('username').execute();
   } finally {
-    db.close();
+    await opened.close();
   }
 }
 
 async function withServer<T>(fn: (app: FastifyInstance) => Promise<T>): Promise<T> {
-  const app = await buildApp(testConfig({}, dataDir), { logger: false });
+  const app = await buildApp(testConfig({ store }, dataDir), { logger: false });
   try {
     return await fn(app);
   } finally {
@@ -75,6 +79,7 @@ before(() => {
   scratch = mkdtempSync(join(tmpdir(), 'webiso-cli-test-'));
   dataDir = join(scratch, 'data');
   configPath = join(scratch, 'webiso.yaml');
+  store = testStoreConfig(dataDir);
   writeFileSync(
     configPath,
     [
@@ -87,6 +92,8 @@ before(() => {
       // a role the configuration names is a known role (docs/cli.md)
       'machines:',
       '  mintPolicy: [{ roles: [kiosk-staff], fqdns: ["*.kiosk.example.edu"] }]',
+      // JSON is YAML
+      ...(store.kind === 'sqlite' ? [] : [`store: ${JSON.stringify(store)}`]),
       '',
     ].join('\n'),
   );
@@ -99,7 +106,7 @@ describe('webiso CLI', { concurrency: false }, () => {
     const result = await webiso(['migrate']);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /up to date/);
-    assert.deepEqual(usersTable(), []);
+    assert.deepEqual(await usersTable(), []);
   });
 
   it('user list on an empty database says how to add a user', async () => {
@@ -113,7 +120,7 @@ describe('webiso CLI', { concurrency: false }, () => {
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /added user alice/);
     assert.ok(!result.stdout.includes(ALICE_PASSWORD) && !result.stderr.includes(ALICE_PASSWORD));
-    const [row] = usersTable();
+    const [row] = await usersTable();
     assert.equal(row?.username, 'alice');
     assert.match(row!.password_hash, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
     assert.ok(await canLogIn('alice', ALICE_PASSWORD), 'the new account can log in');
@@ -123,7 +130,7 @@ describe('webiso CLI', { concurrency: false }, () => {
   it('a duplicate user add fails with a clear message', async () => {
     assertFailed(await webiso(['user', 'add', 'alice'], 'another-password\n'), /user "alice" already exists/);
     assertFailed(await webiso(['user', 'add', 'ALICE'], 'another-password\n'), /already exists/);
-    assert.equal(usersTable().length, 1);
+    assert.equal((await usersTable()).length, 1);
   });
 
   it('a bad username or a short password fails and creates nothing', async () => {
@@ -133,7 +140,7 @@ describe('webiso CLI', { concurrency: false }, () => {
     const [short, empty] = await Promise.all([webiso(['user', 'add', 'shorty'], 'short\n'), webiso(['user', 'add', 'empty'], '')]);
     assertFailed(short, /^webiso: the password must be at least 8 characters long$/m);
     assertFailed(empty, /^webiso: no password given$/m);
-    assert.deepEqual(usersTable().map((row) => row.username), ['alice']);
+    assert.deepEqual((await usersTable()).map((row) => row.username), ['alice']);
   });
 
   it('standard input gives one line: typed twice is accepted, never part of the password', async () => {
@@ -158,7 +165,7 @@ describe('webiso CLI', { concurrency: false }, () => {
     ];
     const results = await Promise.all(cases.map(([args, stdin]) => webiso(args, stdin)));
     results.forEach((result, index) => assertFailed(result, cases[index]![2]));
-    assert.deepEqual(usersTable().map((row) => row.username), ['alice', 'twice']);
+    assert.deepEqual((await usersTable()).map((row) => row.username), ['alice', 'twice']);
     assert.ok(await canLogIn('twice', 'windows-line-pw'), 'passwd changed nothing');
   });
 
@@ -173,7 +180,7 @@ describe('webiso CLI', { concurrency: false }, () => {
     assertFailed(option, /unknown option '--password'/);
     assertFailed(passwd, /too many arguments/);
     assert.doesNotMatch(help.stdout, /--pass/);
-    assert.deepEqual(usersTable().map((row) => row.username), ['alice', 'twice']);
+    assert.deepEqual((await usersTable()).map((row) => row.username), ['alice', 'twice']);
   });
 
   it('user add --role, user role --add/--remove and user list', async () => {
@@ -208,7 +215,7 @@ describe('webiso CLI', { concurrency: false }, () => {
     assertFailed(noUser, /no such user "nobody"/);
     assertFailed(noChange, /^webiso: nothing to change: give --add ROLE or --remove ROLE$/m);
     assertFailed(badAddRole, /invalid role "ADMIN!"/);
-    assert.equal(usersTable().some((row) => row.username === 'carol'), false);
+    assert.equal((await usersTable()).some((row) => row.username === 'carol'), false);
   });
 
   it('user disable stops logins at once; enable restores them', async () => {
@@ -271,5 +278,14 @@ describe('webiso CLI', { concurrency: false }, () => {
     assertFailed(unknownSub, /^webiso: unknown command 'frobnicate'/);
     assertFailed(invalid, /apps\[0\]\.returnUrls\[0\]/);
     assertFailed(missing, /cannot read configuration file/);
+  });
+
+  it('a database that does not answer is one line saying so, exit 1, no stack trace', async () => {
+    const unreachable = join(scratch, 'unreachable.yaml');
+    // port 1 on loopback: nothing listens, the connection is refused at once
+    writeFileSync(unreachable, 'issuer: https://login.example.edu\nstore: { kind: postgres, url: "postgres://webiso@127.0.0.1:1/webiso" }\napps: [{ id: app, name: App, returnUrls: ["https://app.example.edu/cb"] }]\n');
+    const result = await webiso(['user', 'list'], '', { WEBISO_CONFIG: unreachable });
+    assert.equal(result.code, 1);
+    assertFailed(result, /^webiso: the database did not answer \(ECONNREFUSED\): try again once it is back$/m);
   });
 });

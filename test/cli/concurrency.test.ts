@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
 import { buildApp } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
+import { openSqliteStore } from '../../src/store/store.ts';
 
 const MAIN = join(process.cwd(), 'src', 'cli', 'main.ts');
 const PARALLEL = 20;
@@ -60,7 +60,7 @@ describe('concurrent CLI commands on one data directory', () => {
     let serverWrites = 0;
     try {
       while (!settled) {
-        app.webiso.machines.operations.add(`s${serverWrites}.server.example.edu`, {}, { name: 'server' });
+        await app.webiso.machines.operations.add(`s${serverWrites}.server.example.edu`, {}, { name: 'server' });
         serverWrites += 1;
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
@@ -72,15 +72,17 @@ describe('concurrent CLI commands on one data directory', () => {
     assert.deepEqual(failures, [], 'no "database is locked", no half-applied migration');
     assert.ok(serverWrites > PARALLEL, `the server wrote while the CLIs ran (${serverWrites} writes)`);
 
-    const db = new Database(join(dataDir, 'webiso.db'), { readonly: true });
+    // what the CLIs and the server wrote, read back from the shared SQLite file
+    const store = openSqliteStore(join(dataDir, 'webiso.db'));
     try {
-      assert.equal(db.prepare("SELECT count(*) FROM machines WHERE fqdn LIKE '%.kiosk.example.edu'").pluck().get(), PARALLEL / 2);
-      assert.equal(db.prepare("SELECT count(*) FROM machines WHERE fqdn LIKE '%.server.example.edu'").pluck().get(), serverWrites);
-      assert.equal(db.prepare('SELECT count(*) FROM users').pluck().get(), PARALLEL / 2);
-      const applied = db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all() as number[];
+      const machines = (suffix: string) => store.db.selectFrom('machines').select((eb) => eb.fn.countAll<number>().as('n')).where('fqdn', 'like', `%${suffix}`).executeTakeFirstOrThrow();
+      assert.equal(Number((await machines('.kiosk.example.edu')).n), PARALLEL / 2);
+      assert.equal(Number((await machines('.server.example.edu')).n), serverWrites);
+      assert.equal(Number((await store.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n), PARALLEL / 2);
+      const applied = (await store.db.selectFrom('schema_migrations').select('version').orderBy('version').execute()).map((row) => row.version);
       assert.deepEqual(applied, [...new Set(applied)], 'each migration applied once');
     } finally {
-      db.close();
+      await store.close();
     }
   });
 });

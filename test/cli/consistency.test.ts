@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Command } from 'commander';
 import { buildCli, runCli } from '../../src/cli/main.ts';
-import { openAndMigrate } from '../../src/db/database.ts';
 import { createUsersRepository } from '../../src/db/users.ts';
+import { openSqliteStore } from '../../src/store/store.ts';
 
 const KIOSK = 'k1.kiosk.example.edu';
 const VERSION = (JSON.parse(readFileSync(join(process.cwd(), 'package.json'), 'utf8')) as { version: string }).version;
@@ -33,7 +33,7 @@ function allCommands(command: Command): Command[] {
   return [command, ...command.commands.flatMap(allCommands)];
 }
 
-before(() => {
+before(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'webiso-cli-consistency-'));
   dataDir = join(scratch, 'data');
   const config = {
@@ -45,9 +45,11 @@ before(() => {
   };
   writeFileSync(join(scratch, 'webiso.yaml'), JSON.stringify(config));
   process.env.WEBISO_CONFIG = join(scratch, 'webiso.yaml');
-  const db = openAndMigrate(dataDir);
-  createUsersRepository(db).add('alice', 'not-a-real-hash', ['legacy-role'], new Date());
-  db.close();
+  // the CLI's own store: the SQLite file in the data directory its config names
+  mkdirSync(dataDir, { recursive: true });
+  const store = openSqliteStore(join(dataDir, 'webiso.db'));
+  await createUsersRepository(store.db).add('alice', 'not-a-real-hash', ['legacy-role'], new Date());
+  await store.close();
 });
 after(() => {
   delete process.env.WEBISO_CONFIG;

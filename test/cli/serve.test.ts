@@ -27,7 +27,7 @@ after(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** Starts `webiso serve`, waits for its start-up line, sends `signal`, and returns every line it printed. */
 async function serveUntil(signal: NodeJS.Signals, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string[]; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', ...args], { env: { ...process.env, WEBISO_CONFIG: configPath, WEBISO_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', ...args], { env: { ...process.env, WEBISO_CONFIG: configPath, WEBISO_PORT: '0', WEBISO_WORKERS: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));

@@ -1,6 +1,6 @@
 // A Fastify app with the webisoAuth plugin, and the browser steps tests drive it with.
 import { strict as assert } from 'node:assert';
-import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions, type LightMyRequestResponse } from 'fastify';
 import { webisoAuth, type WebisoAuthOptions } from '../../src/client/index.ts';
 import { APP_ID, ISSUER, fakeClock, localJwks, machineGrant, userGrant, type ClaimOverrides, type TestKey } from './helpers.ts';
 
@@ -11,8 +11,8 @@ export const SESSION_COOKIE = '__Host-webiso_app_session';
 
 export type Clock = ReturnType<typeof fakeClock>;
 
-export async function buildApp(key: TestKey, clock: Clock, extra: Partial<WebisoAuthOptions> = {}): Promise<FastifyInstance> {
-  const app = Fastify();
+export async function buildApp(key: TestKey, clock: Clock, extra: Partial<WebisoAuthOptions> = {}, server: FastifyServerOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify(server);
   await app.register(webisoAuth, {
     issuer: ISSUER,
     appId: APP_ID,

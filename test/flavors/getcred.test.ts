@@ -101,7 +101,7 @@ describe('getcred flavor against a real MIT KDC', () => {
       assert.equal(hiddenField(response.body, 'grant'), undefined);
       assert.doesNotMatch(response.body, /name="password"/);
     }
-    const audited = test.app.webiso.audit.recent(5).find((event) => event.event === 'grant.error');
+    const audited = (await test.app.webiso.audit.recent(5)).find((event) => event.event === 'grant.error');
     assert.match(audited?.detail ?? '', /target not allowed: imap\/secret/);
   });
 
@@ -109,7 +109,7 @@ describe('getcred flavor against a real MIT KDC', () => {
     const query = new URLSearchParams({ appid: 'nokey', return: 'https://nokey.example.edu/cb', flavor: 'getcred', nonce: 'n1', target: IMAP }).toString();
     const response = await test.app.inject({ method: 'GET', url: `/login?${query}`, headers: HTML });
     assert.equal(hiddenField(response.body, 'error'), 'access_denied');
-    assert.match(test.app.webiso.audit.recent(1)[0]?.detail ?? '', /no registered key/);
+    assert.match((await test.app.webiso.audit.recent(1))[0]?.detail ?? '', /no registered key/);
   });
 
   it('a missing or malformed target is a 400 page, not a redirect', async () => {
@@ -172,7 +172,7 @@ describe('getcred flavor against a real MIT KDC', () => {
     const { response } = await loginThroughForm(test.app, { query: getcredQuery('imap/ghost.test.webiso@TEST.WEBISO'), username: 'alice', password: 'alice-password-1' });
     assert.equal(hiddenField(response.body, 'error'), 'access_denied');
     assert.equal(hiddenField(response.body, 'creds'), undefined);
-    const audited = test.app.webiso.audit.recent(3).find((event) => event.event === 'grant.error');
+    const audited = (await test.app.webiso.audit.recent(3)).find((event) => event.event === 'grant.error');
     assert.match(audited?.detail ?? '', /^access_denied: kdc: /);
   });
 
@@ -188,7 +188,7 @@ describe('getcred flavor against a real MIT KDC', () => {
       const { response } = await loginThroughForm(outage.app, { query: getcredQuery(IMAP), username: 'alice', password: 'alice-password-1' });
       assert.equal(response.statusCode, 503);
       assert.match(response.body, /try again/i);
-      assert.equal(outage.app.webiso.audit.recent(1)[0]?.event, 'login.unavailable');
+      assert.equal((await outage.app.webiso.audit.recent(1))[0]?.event, 'login.unavailable');
     } finally {
       await outage.close();
     }

@@ -35,7 +35,7 @@ async function submitLogin(t: MachineTestApp, jar: CookieJar, loginPage: string,
 }
 
 function sessionRows(t: MachineTestApp) {
-  return t.app.webiso.db.prepare<[], { username: string; idle_seconds: number; absolute_expires_at: number; created_at: number }>('SELECT username, idle_seconds, absolute_expires_at, created_at FROM sessions').all();
+  return t.app.webiso.store.db.selectFrom('sessions').select(['username', 'idle_seconds', 'absolute_expires_at', 'created_at']).execute();
 }
 
 describe('flavor machineoruser', () => {
@@ -59,9 +59,9 @@ describe('flavor machineoruser', () => {
     assert.deepEqual(payload.entitlements, ['library-walk-in', 'printing']);
     assert.deepEqual(payload.amr, ['machine-cookie']);
     assert.equal(payload.flavor, 'machineoruser');
-    assert.equal(payload.auth_time, t.app.webiso.machines.repository.find(KIOSK)?.setAt, 'auth_time is when the cookie was minted');
+    assert.equal(payload.auth_time, (await t.app.webiso.machines.repository.find(KIOSK))?.setAt, 'auth_time is when the cookie was minted');
     assert.match(response.body, /action="https:\/\/app\.example\.edu\/webiso\/callback"/);
-    const issued = auditEvents(t.app).filter((row) => row.event === 'grant.issued').at(-1);
+    const issued = (await auditEvents(t.app)).filter((row) => row.event === 'grant.issued').at(-1);
     assert.equal(issued?.username, `machine:${KIOSK}`);
     assert.match(issued?.detail ?? '', /kind=machine/);
   });
@@ -69,7 +69,7 @@ describe('flavor machineoruser', () => {
   it('records the presentation with IP, user agent, app and outcome', async () => {
     const jar = await kioskBrowser(t);
     await requestLogin(t.app, jar, {}, { remoteAddress: '10.1.2.3', headers: { 'user-agent': 'LibraryKiosk/2.0' } });
-    assert.deepEqual(sightings(t.app).at(-1), {
+    assert.deepEqual((await sightings(t.app)).at(-1), {
       fqdn: KIOSK,
       claimed_fqdn: null,
       client_ip: '10.1.2.3',
@@ -80,7 +80,7 @@ describe('flavor machineoruser', () => {
       user_agent: 'LibraryKiosk/2.0',
       version: 1,
     });
-    const summary = t.app.webiso.machines.sightings.addresses(KIOSK);
+    const summary = await t.app.webiso.machines.sightings.addresses(KIOSK);
     assert.deepEqual(summary.map((row) => [row.clientIp, row.count]), [['10.1.2.3', 1]]);
   });
 
@@ -94,7 +94,7 @@ describe('flavor machineoruser', () => {
     assert.equal(payload.sub, 'alice');
     assert.equal(payload.kind, 'user');
     assert.equal(payload.machineFQDN, undefined);
-    assert.equal(sightings(t.app).length, 0, 'no machine cookie, no sighting');
+    assert.equal((await sightings(t.app)).length, 0, 'no machine cookie, no sighting');
     const sso = await requestLogin(t.app, jar);
     assert.equal(sso.claims?.kind, 'user', 'and SSO on the next request');
   });
@@ -104,7 +104,7 @@ describe('flavor machineoruser', () => {
     const { prompted, grant, response } = await requestLogin(t.app, jar, { force: '1' });
     assert.ok(prompted);
     assert.equal(grant, undefined);
-    assert.equal(sightings(t.app).length, 0, 'the cookie was not even looked at');
+    assert.equal((await sightings(t.app)).length, 0, 'the cookie was not even looked at');
     const { grant: userGrant } = await submitLogin(t, jar, response.body);
     const { payload } = await verifyGrantWithJwks(t.app, userGrant ?? '', { now: t.app.webiso.now() });
     assert.equal(payload.kind, 'user');
@@ -130,7 +130,7 @@ describe('flavor machineoruser', () => {
 
     const revoked = new CookieJar();
     revoked.cookies.set(MACHINE_COOKIE, kiosk.cookies.get(MACHINE_COOKIE) ?? '');
-    t.app.webiso.machines.operations.revoke(KIOSK, { name: 'test' });
+    await t.app.webiso.machines.operations.revoke(KIOSK, { name: 'test' });
     const stale = await requestLogin(t.app, revoked, { passive: '1' });
     assert.equal(stale.error, 'login_required', 'a refused machine cookie is no cookie');
     assert.equal(stale.grant, undefined);
@@ -147,7 +147,7 @@ describe('flavor machineoruser', () => {
     const jar = await kioskBrowser(t);
     const result = await requestLogin(t.app, jar, { flavor: 'basic' });
     assert.ok(result.prompted);
-    assert.equal(sightings(t.app).length, 0);
+    assert.equal((await sightings(t.app)).length, 0);
   });
 
   it('a username equal to an FQDN changes nothing: kinds and subjects stay apart', async () => {
@@ -179,7 +179,7 @@ describe('kiosk policy: short sessions and "end my session"', () => {
     const desk = new CookieJar();
     const deskForm = await requestLogin(t.app, desk, { flavor: 'basic' });
     await submitLogin(t, desk, deskForm.response.body);
-    const [kioskSession, deskSession] = sessionRows(t);
+    const [kioskSession, deskSession] = await sessionRows(t);
     assert.equal(kioskSession?.idle_seconds, 600);
     assert.equal((kioskSession?.absolute_expires_at ?? 0) - (kioskSession?.created_at ?? 0), 1800);
     assert.equal(deskSession?.idle_seconds, 1800);
@@ -206,7 +206,7 @@ describe('kiosk policy: short sessions and "end my session"', () => {
     const kiosk = await kioskBrowser(t);
     const form = await requestLogin(t.app, kiosk, { force: '1' });
     await submitLogin(t, kiosk, form.response.body);
-    assert.equal(sessionRows(t).length, 1);
+    assert.equal((await sessionRows(t)).length, 1);
     const page = (await requestLogin(t.app, kiosk, { force: '1' })).response.body;
     assert.match(page, /End my session/);
     const machineCookie = kiosk.cookies.get(MACHINE_COOKIE);
@@ -220,11 +220,11 @@ describe('kiosk policy: short sessions and "end my session"', () => {
     assert.deepEqual(cleared.sort(), ['__Host-webiso_csrf', '__Host-webiso_login']);
     assert.ok(!setCookieLines(response).some((line) => line.startsWith(MACHINE_COOKIE)));
     assert.equal(kiosk.cookies.get(MACHINE_COOKIE), machineCookie);
-    assert.equal(sessionRows(t).length, 0, 'the session row is deleted');
+    assert.equal((await sessionRows(t)).length, 0, 'the session row is deleted');
 
     assert.equal((await requestLogin(t.app, kiosk)).claims?.kind, 'machine', 'the kiosk is the machine again');
     assert.ok((await requestLogin(t.app, kiosk, { flavor: 'basic' })).prompted, 'and the person is gone');
-    assert.match(auditEvents(t.app).filter((row) => row.event === 'logout').at(-1)?.detail ?? '', /session deleted \(kiosk kiosk1\.kiosk\.example\.edu\)/);
+    assert.match((await auditEvents(t.app)).filter((row) => row.event === 'logout').at(-1)?.detail ?? '', /session deleted \(kiosk kiosk1\.kiosk\.example\.edu\)/);
   });
 
   it('logout elsewhere still clears every cookie (control)', async () => {
@@ -240,17 +240,17 @@ describe('kiosk policy: short sessions and "end my session"', () => {
 
   it('a kiosk whose cookie was revoked or suspended is still a shared browser: kiosk lifetimes, cookie kept at logout', async () => {
     const kiosk = await kioskBrowser(t);
-    t.app.webiso.machines.operations.suspend(KIOSK, { name: 'test' });
+    await t.app.webiso.machines.operations.suspend(KIOSK, { name: 'test' });
     const form = await requestLogin(t.app, kiosk);
     assert.ok(form.prompted, 'no machine identity while suspended');
     assert.match(form.response.body, /id="kiosk-banner"/);
     await submitLogin(t, kiosk, form.response.body);
-    assert.equal(sessionRows(t)[0]?.idle_seconds, 600);
+    assert.equal((await sessionRows(t))[0]?.idle_seconds, 600);
     const page = (await requestLogin(t.app, kiosk, { force: '1' })).response.body;
     const response = await t.app.inject({ method: 'POST', url: '/logout', headers: { ...HTML, ...kiosk.header(), ...FORM }, payload: new URLSearchParams({ csrf: formCsrf(page, '/logout') ?? '' }).toString() });
     kiosk.store(response);
     assert.ok(kiosk.cookies.has(MACHINE_COOKIE), 'reactivating the machine must not need a new cookie');
-    t.app.webiso.machines.operations.reactivate(KIOSK, { name: 'test' });
+    await t.app.webiso.machines.operations.reactivate(KIOSK, { name: 'test' });
     assert.equal((await requestLogin(t.app, kiosk)).claims?.kind, 'machine');
   });
 });

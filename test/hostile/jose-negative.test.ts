@@ -135,9 +135,9 @@ describe('JOSE negative corpus', () => {
       const claims = () => ({ fqdn: KIOSK, ver: 1, iat: now, exp: now + 86_400, jti: newJti() });
       const presents = async (token: string) => {
         const check = await checkMachineCookie(keystore, token);
-        return t.app.webiso.machines.present(check, { clientIp: '192.0.2.1', userAgent: undefined, appId: undefined }, t.app.log).accepted;
+        return (await t.app.webiso.machines.present(check, { clientIp: '192.0.2.1', userAgent: undefined, appId: undefined }, t.app.log)).accepted;
       };
-      const previousMachineKid = t.app.webiso.db.prepare<[string], { kid: string }>("SELECT kid FROM signing_keys WHERE purpose = 'machine' AND kid != ?").get(kid)?.kid ?? '';
+      const previousMachineKid = (await t.app.webiso.store.db.selectFrom('signing_keys').select('kid').where('purpose', '=', 'machine').where('kid', '!=', kid).executeTakeFirst())?.kid ?? '';
       const { control, negatives } = negativeCorpus({
         typ: MACHINE_TYP,
         exactTyp: true,

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import type { LightMyRequestResponse } from 'fastify';
 import type { PasswordVerifier } from '../../src/verifiers/verifier.ts';
-import { ALICE_PASSWORD, attemptLogin, CookieJar, createTestApp, getLoginForm, HTML, loginQuery, testConfig } from '../support/webiso.ts';
+import { ALICE_PASSWORD, attemptLogin, CookieJar, countRows, createTestApp, getLoginForm, HTML, loginQuery, testConfig } from '../support/webiso.ts';
 
 /** No stack frames, source paths or internal exception text in anything sent to a client. */
 function assertNoInternals(response: LightMyRequestResponse, label: string): void {
@@ -95,7 +95,7 @@ describe('error handling', () => {
           }
         }
       }
-      assert.equal(t.app.webiso.db.prepare('SELECT count(*) FROM sessions').pluck().get(), 0);
+      assert.equal(await countRows(t.app, 'sessions'), 0);
     } finally {
       await t.close();
     }

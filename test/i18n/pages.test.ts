@@ -99,7 +99,7 @@ describe('every patron page in Spanish', () => {
     assert.match(ended.body, /id="kiosk-session-ended"/);
     assertSpanish(ended, 'kiosk session ended');
 
-    const enrollment = t.app.webiso.machines.operations.createEnrollment(KIOSK, 60, { name: 'cli:ops' });
+    const enrollment = await t.app.webiso.machines.operations.createEnrollment(KIOSK, 60, { name: 'cli:ops' });
     const path = new URL(enrollment.url).pathname;
     const browser = spanishJar();
     const page = await t.app.inject({ method: 'GET', url: path, headers: { ...HTML, ...browser.header() } });

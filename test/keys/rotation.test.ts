@@ -8,6 +8,7 @@ import {
   ALICE_PASSWORD,
   attemptLogin,
   CookieJar,
+  countRows,
   createTestApp,
   fakeClock,
   grantOf,
@@ -50,7 +51,7 @@ describe('signing key rotation', () => {
       assert.equal((await verifyGrantWithJwks(t.app, newGrant, { now: clock.now() })).payload.sub, 'alice');
       assert.equal((await verifyGrantWithJwks(t.app, oldGrant, { now: clock.now() })).payload.sub, 'alice');
 
-      const rows = t.app.webiso.db.prepare('SELECT kid, private_jwk, retired_at, publish_until FROM signing_keys WHERE purpose = ? ORDER BY created_at, rowid').all('grant') as Array<{ kid: string; private_jwk: string | null; retired_at: number | null; publish_until: number | null }>;
+      const rows = await t.app.webiso.store.db.selectFrom('signing_keys').select(['kid', 'private_jwk', 'retired_at', 'publish_until']).where('purpose', '=', 'grant').orderBy('created_at').execute();
       assert.equal(rows.length, 2);
       const retired = rows.find((row) => row.kid === oldKid)!;
       const active = rows.find((row) => row.kid === newKid)!;
@@ -113,9 +114,13 @@ describe('signing key rotation', () => {
     try {
       const { jar } = await attemptLogin(t.app, { username: 'alice', password: ALICE_PASSWORD });
       const before = decodeProtectedHeader(await ssoGrant(t.app, jar)).kid;
-      const cli = createKeystore({ repository: createKeysRepository(t.app.webiso.db), now: clock.now, retiredKeyGraceSeconds: GRACE_SECONDS });
+      const cli = createKeystore({ repository: createKeysRepository(t.app.webiso.store.db), now: clock.now, retiredKeyGraceSeconds: GRACE_SECONDS });
       const rotatedKid = await cli.rotate('grant', 'ES256');
+      cli.close();
       clock.advance(5);
+      // the server's background refresh (every 5 s on a real timer, which this fake clock does not
+      // drive: test/keys/key-cache.test.ts waits for the real one)
+      await t.app.webiso.keystore.refresh();
       const after = await ssoGrant(t.app, jar);
       const header = decodeProtectedHeader(after);
       assert.equal(header.kid, rotatedKid);
@@ -132,7 +137,7 @@ describe('signing key rotation', () => {
     try {
       await t.app.webiso.keystore.ensureKey('grant', 'EdDSA');
       await t.app.webiso.keystore.ensureKey('grant', 'EdDSA');
-      assert.equal(t.app.webiso.db.prepare("SELECT count(*) FROM signing_keys WHERE purpose = 'grant'").pluck().get(), 1);
+      assert.equal(await countRows(t.app, 'signing_keys', { purpose: 'grant' }), 1);
     } finally {
       await t.close();
     }

@@ -76,7 +76,7 @@ describe('granting request, login form, grant', () => {
       assert.match(response.body, /<input type="password" id="password" name="password"/);
       assert.equal(response.headers['cache-control'], 'no-store');
       assert.equal(sessionCookieSet(response), false);
-      assert.equal(countRows(t.app, 'sessions'), 0);
+      assert.equal(await countRows(t.app, 'sessions'), 0);
     } finally {
       await t.close();
     }
@@ -104,7 +104,7 @@ describe('granting request, login form, grant', () => {
       for (const key of jwks.keys) assert.equal((key as Record<string, unknown>).d, undefined, 'no private key material in the JWKS');
 
       assert.deepEqual(Object.keys(payload).sort(), ['amr', 'aud', 'auth_time', 'exp', 'flavor', 'iat', 'iss', 'jti', 'kind', 'nonce', 'sid', 'sub']);
-      assert.equal(payload.sid, t.app.webiso.db.prepare('SELECT sid FROM sessions').pluck().get(), 'the grant names its SSO session');
+      assert.equal(payload.sid, (await t.app.webiso.store.db.selectFrom('sessions').select('sid').executeTakeFirst())?.sid, 'the grant names its SSO session');
       assert.equal(payload.iss, ISSUER);
       assert.equal(payload.aud, 'app');
       assert.equal(payload.sub, 'alice');
@@ -187,7 +187,7 @@ describe('granting request, login form, grant', () => {
       assert.equal(payload.iat, loggedInAt + 100);
       assert.deepEqual(payload.amr, ['pwd']);
       assert.equal(sessionCookieSet(response), false, 'SSO does not issue a new session cookie');
-      assert.ok(auditEvents(t.app).some((row) => row.event === 'login.sso' && row.username === 'alice'));
+      assert.ok((await auditEvents(t.app)).some((row) => row.event === 'login.sso' && row.username === 'alice'));
 
       // and for another registered app, with its own audience
       const other = await requestGrant(t.app, jar, { appid: 'other', return: 'https://other.example.edu/cb' });
@@ -268,7 +268,7 @@ describe('granting request, login form, grant', () => {
         assert.ok(hiddenField(response.body, 'ctx'));
         assert.equal(sessionCookieSet(response), false);
       }
-      assert.equal(countRows(t.app, 'sessions'), 0);
+      assert.equal(await countRows(t.app, 'sessions'), 0);
     } finally {
       await t.close();
     }
@@ -370,8 +370,8 @@ describe('CSRF and the signed login context', () => {
     assert.match(response.body, new RegExp(`<code id="error-code">${code}</code>`));
     assert.equal(sessionCookieSet(response), false);
     assert.equal(grantOf(response.body), undefined);
-    assert.equal(countRows(t.app, 'sessions'), 0);
-    assert.equal(countRows(t.app, 'auth_events', "event = 'login.success'"), 0);
+    assert.equal(await countRows(t.app, 'sessions'), 0);
+    assert.equal(await countRows(t.app, 'auth_events', { event: 'login.success' }), 0);
   }
 
   it('a missing or empty CSRF token → 403, no session', async () => {
@@ -482,9 +482,9 @@ describe('session fixation', () => {
       const issued = jar.cookies.get(SSO_COOKIE_NAME);
       assert.ok(issued && issued !== planted, 'a new session id');
       assert.ok(Buffer.from(issued, 'base64url').length >= 16, 'at least 128 bits');
-      assert.equal(countRows(t.app, 'sessions', 'id_hash = ?', hashSessionId(planted)), 0);
-      assert.equal(countRows(t.app, 'sessions', 'id_hash = ?', hashSessionId(issued)), 1);
-      assert.equal(countRows(t.app, 'sessions', 'id_hash = ?', issued), 0, 'only a hash of the id is stored');
+      assert.equal(await countRows(t.app, 'sessions', { id_hash: hashSessionId(planted) }), 0);
+      assert.equal(await countRows(t.app, 'sessions', { id_hash: hashSessionId(issued) }), 1);
+      assert.equal(await countRows(t.app, 'sessions', { id_hash: issued }), 0, 'only a hash of the id is stored');
 
       // the attacker's browser, still holding the planted value, gets no SSO
       const attacker = new CookieJar();
@@ -503,8 +503,8 @@ describe('session fixation', () => {
       await attemptLogin(t.app, { username: 'alice', password: ALICE_PASSWORD, jar, query: { force: '1' } });
       const second = jar.cookies.get(SSO_COOKIE_NAME)!;
       assert.notEqual(second, first);
-      assert.equal(countRows(t.app, 'sessions'), 1);
-      assert.equal(countRows(t.app, 'sessions', 'id_hash = ?', hashSessionId(first)), 0);
+      assert.equal(await countRows(t.app, 'sessions'), 1);
+      assert.equal(await countRows(t.app, 'sessions', { id_hash: hashSessionId(first) }), 0);
       const stale = new CookieJar();
       stale.cookies.set(SSO_COOKIE_NAME, first);
       assertPrompted(await requestGrant(t.app, stale));
@@ -521,7 +521,7 @@ describe('session fixation', () => {
       const alicesCookie = jar.cookies.get(SSO_COOKIE_NAME)!;
       const { response } = await attemptLogin(t.app, { username: 'bob', password: 'bob-has-a-long-password', jar, query: { force: '1' } });
       assert.equal((await verifyGrantWithJwks(t.app, assertGranted(response), { now: Date.now() })).payload.sub, 'bob');
-      assert.equal(countRows(t.app, 'sessions', "username = 'alice'"), 0);
+      assert.equal(await countRows(t.app, 'sessions', { username: 'alice' }), 0);
       const next = await verifyGrantWithJwks(t.app, assertGranted(await requestGrant(t.app, jar)), { now: Date.now() });
       assert.equal(next.payload.sub, 'bob');
       const old = new CookieJar();
@@ -541,7 +541,7 @@ describe('server-side session lifetimes', () => {
       assert.equal(t.config.session.idleSeconds, 1800);
       assert.equal(t.config.session.absoluteSeconds, 28_800);
       await attemptLogin(t.app, { username: 'alice', password: ALICE_PASSWORD });
-      const row = t.app.webiso.db.prepare('SELECT idle_seconds, absolute_expires_at, created_at FROM sessions').get() as { idle_seconds: number; absolute_expires_at: number; created_at: number };
+      const row = await t.app.webiso.store.db.selectFrom('sessions').select(['idle_seconds', 'absolute_expires_at', 'created_at']).executeTakeFirstOrThrow();
       assert.equal(row.idle_seconds, 1800);
       assert.equal(row.absolute_expires_at - row.created_at, 28_800);
       assert.equal(row.created_at, seconds(clock.now()));
@@ -561,7 +561,7 @@ describe('server-side session lifetimes', () => {
       assertGranted(await requestGrant(t.app, jar)); // still alive: the previous use counted as activity
       clock.advance(300);
       assertPrompted(await requestGrant(t.app, jar), 'idle for the whole idle lifetime');
-      assert.equal(countRows(t.app, 'sessions'), 0);
+      assert.equal(await countRows(t.app, 'sessions'), 0);
       const passive = await requestGrant(t.app, jar, { passive: '1' });
       assert.equal(hiddenField(passive.body, 'error'), 'login_required');
     } finally {
@@ -580,7 +580,7 @@ describe('server-side session lifetimes', () => {
       }
       clock.advance(900 - 750);
       assertPrompted(await requestGrant(t.app, jar), 'past the absolute lifetime, though used 150 s ago');
-      assert.equal(countRows(t.app, 'sessions'), 0);
+      assert.equal(await countRows(t.app, 'sessions'), 0);
     } finally {
       await t.close();
     }
@@ -603,9 +603,9 @@ describe('throttling and enumeration', () => {
       assert.ok(throttled.body.includes(GENERIC_LOGIN_FAILURE));
       assert.equal(grantOf(throttled.body), undefined);
       assert.equal(sessionCookieSet(throttled), false);
-      assert.equal(countRows(t.app, 'sessions'), 0);
+      assert.equal(await countRows(t.app, 'sessions'), 0);
 
-      const events = auditEvents(t.app).filter((row) => row.event.startsWith('login.'));
+      const events = (await auditEvents(t.app)).filter((row) => row.event.startsWith('login.'));
       assert.deepEqual(events.map((row) => row.event), [...Array(10).fill('login.failure'), 'login.throttled']);
       for (const row of events) assert.equal(row.username, 'alice');
 
@@ -626,8 +626,8 @@ describe('throttling and enumeration', () => {
       const { response } = await attemptLogin(t.app, { username: 'alice', password: ALICE_PASSWORD });
       assert.equal(response.statusCode, 401);
       assert.equal(grantOf(response.body), undefined);
-      assert.equal(countRows(t.app, 'login_failures', "scope = 'account' AND key = 'alice'"), 10);
-      assert.equal(auditEvents(t.app).at(-1)?.event, 'login.throttled');
+      assert.equal(await countRows(t.app, 'login_failures', { scope: 'account', key: 'alice' }), 10);
+      assert.equal((await auditEvents(t.app)).at(-1)?.event, 'login.throttled');
     } finally {
       await t.close();
     }
@@ -648,7 +648,7 @@ describe('throttling and enumeration', () => {
       const form = await getLoginForm(t.app, spoofed);
       const viaHeader = await postForm(t.app, spoofed, '/login', { ctx: form.ctx!, csrf: form.csrf!, username: 'alice', password: ALICE_PASSWORD }, { remoteAddress: sprayer, headers: { 'x-forwarded-for': '198.51.100.77' } });
       assert.equal(viaHeader.statusCode, 401, 'X-Forwarded-For from a non-proxy must not reset the per-IP budget');
-      const throttledRows = auditEvents(t.app).filter((row) => row.event === 'login.throttled');
+      const throttledRows = (await auditEvents(t.app)).filter((row) => row.event === 'login.throttled');
       assert.equal(throttledRows.length, 2);
       for (const row of throttledRows) assert.equal(row.client_ip, sprayer);
 
@@ -661,7 +661,7 @@ describe('throttling and enumeration', () => {
   it('wrong password, unknown user and disabled account look identical (status, headers, page)', async () => {
     const t = await createTestApp({ users: [{ name: 'alice', password: ALICE_PASSWORD }, { name: 'carol', password: 'carol-password-long' }] });
     try {
-      t.app.webiso.users.setDisabled('carol', true, new Date());
+      await t.app.webiso.users.setDisabled('carol', true, new Date());
       const wrongPassword = (await attemptLogin(t.app, { username: 'alice', password: 'not-her-password' })).response;
       const unknownUser = (await attemptLogin(t.app, { username: 'zelda', password: 'not-her-password' })).response;
       const disabled = (await attemptLogin(t.app, { username: 'carol', password: 'carol-password-long' })).response;
@@ -755,7 +755,7 @@ describe('passwords', () => {
   it('stores argon2id with m ≥ 19456 KiB, t ≥ 2, p = 1 and a unique salt', async () => {
     const t = await createTestApp({ users: [{ name: 'alice', password: 'same-password-here' }, { name: 'bob', password: 'same-password-here' }] });
     try {
-      const hashes = t.app.webiso.db.prepare('SELECT password_hash FROM users ORDER BY username').pluck().all() as string[];
+      const hashes = (await t.app.webiso.store.db.selectFrom('users').select('password_hash').orderBy('username').execute()).map((row) => row.password_hash);
       assert.equal(hashes.length, 2);
       for (const stored of hashes) {
         const match = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$/.exec(stored);
@@ -775,9 +775,9 @@ describe('passwords', () => {
     const t = await createTestApp({ users: [] });
     try {
       const weak = await argon2Hash('legacy-user-password', { algorithm: 2, memoryCost: 4096, timeCost: 1, parallelism: 1 });
-      t.app.webiso.users.add('legacy', weak, [], new Date());
+      await t.app.webiso.users.add('legacy', weak, [], new Date());
       assertGranted((await attemptLogin(t.app, { username: 'legacy', password: 'legacy-user-password' })).response);
-      const stored = t.app.webiso.users.find('legacy')!.passwordHash;
+      const stored = (await t.app.webiso.users.find('legacy'))!.passwordHash;
       assert.notEqual(stored, weak);
       assert.match(stored, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
       assertGranted((await attemptLogin(t.app, { username: 'legacy', password: 'legacy-user-password' })).response);
@@ -790,7 +790,7 @@ describe('passwords', () => {
 describe('logout', () => {
   async function loggedIn(t: { app: FastifyInstance }) {
     const { jar } = await attemptLogin(t.app, { username: 'alice', password: ALICE_PASSWORD });
-    assert.equal(countRows(t.app, 'sessions'), 1);
+    assert.equal(await countRows(t.app, 'sessions'), 1);
     return jar;
   }
 
@@ -810,7 +810,7 @@ describe('logout', () => {
       assert.ok(hiddenField(page.body, 'csrf'));
       assert.match(page.body, /<strong id="current-user">alice<\/strong>/);
       assert.equal(setCookieLines(page).filter((line) => line.startsWith(SSO_COOKIE_NAME)).length, 0);
-      assert.equal(countRows(t.app, 'sessions'), 1);
+      assert.equal(await countRows(t.app, 'sessions'), 1);
       assertGranted(await requestGrant(t.app, jar));
     } finally {
       await t.close();
@@ -829,7 +829,7 @@ describe('logout', () => {
         assert.match(response.body, /<code id="error-code">csrf_invalid<\/code>/);
         assert.equal(response.headers['clear-site-data'], undefined);
       }
-      assert.equal(countRows(t.app, 'sessions'), 1);
+      assert.equal(await countRows(t.app, 'sessions'), 1);
       assertGranted(await requestGrant(t.app, jar));
     } finally {
       await t.close();
@@ -845,7 +845,7 @@ describe('logout', () => {
       const response = await postForm(t.app, jar, '/logout', { csrf });
       assert.equal(response.statusCode, 200);
       assert.match(response.body, /id="logged-out"/);
-      assert.equal(countRows(t.app, 'sessions'), 0);
+      assert.equal(await countRows(t.app, 'sessions'), 0);
       assert.equal(response.headers['clear-site-data'], '"cookies"');
       assert.equal(response.headers['cache-control'], 'no-store');
       const cleared = setCookieLines(response).find((line) => line.startsWith(`${SSO_COOKIE_NAME}=`));
@@ -855,7 +855,7 @@ describe('logout', () => {
       assert.match(cleared, /; Path=\//);
       assert.match(cleared, /; Secure/);
       assert.equal(jar.cookies.has(SSO_COOKIE_NAME), false);
-      assert.ok(auditEvents(t.app).some((row) => row.event === 'logout' && row.username === 'alice' && row.detail === 'session deleted apps=app'));
+      assert.ok((await auditEvents(t.app)).some((row) => row.event === 'logout' && row.username === 'alice' && row.detail === 'session deleted apps=app'));
 
       // a copy of the old cookie (a restored browser profile) no longer gives SSO
       const restored = new CookieJar();
@@ -877,7 +877,7 @@ describe('logout', () => {
       assert.equal(response.statusCode, 303);
       assert.equal(response.headers.location, 'https://other.example.edu/cb');
       assert.equal(response.headers['clear-site-data'], '"cookies"');
-      assert.equal(countRows(t.app, 'sessions'), 0);
+      assert.equal(await countRows(t.app, 'sessions'), 0);
     } finally {
       await t.close();
     }

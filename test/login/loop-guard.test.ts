@@ -16,7 +16,7 @@ describe('redirect-loop breaker', () => {
       assert.match(stopped.body, /id="redirect-loop"/);
       assert.match(stopped.body, /Example App<\/strong> has sent you back to log in 10 times/);
       assert.equal(grantOf(stopped.body), undefined);
-      assert.ok(auditEvents(t.app).some((row) => row.event === 'login.loop_stopped' && row.app_id === 'app'));
+      assert.ok((await auditEvents(t.app)).some((row) => row.event === 'login.loop_stopped' && row.app_id === 'app'));
       assert.ok(grantOf((await ask()).body), '"try once more" gets a grant');
       // another app of the same session has its own count
       const other = await t.app.inject({ method: 'GET', url: `/login?${new URLSearchParams({ appid: 'other', return: 'https://other.example.edu/cb', nonce: 'n-2' })}`, headers: { ...HTML, ...jar.header() } });

@@ -11,11 +11,12 @@ import { ALICE_PASSWORD, APP_RETURN, attemptLogin, CookieJar, createTestApp, HTM
 
 const ADMIN = { name: 'root', password: 'admin correct horse battery', roles: ['admin'] };
 
-function sessionsOf(app: FastifyInstance, username: string): number {
-  return app.webiso.db.prepare('SELECT count(*) FROM sessions WHERE username = ?').pluck().get(username) as number;
+async function sessionsOf(app: FastifyInstance, username: string): Promise<number> {
+  const row = await app.webiso.store.db.selectFrom('sessions').select((eb) => eb.fn.countAll<number>().as('n')).where('username', '=', username).executeTakeFirstOrThrow();
+  return Number(row.n);
 }
 
-/** Runs the CLI against the test app's data directory (another process, the same SQLite file). */
+/** Runs the CLI against the test app's store (another process, the same SQLite file or PostgreSQL schema). */
 function cli(dataDir: string, configPath: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env: { ...process.env, WEBISO_CONFIG: configPath, WEBISO_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -47,7 +48,7 @@ describe('single logout: an admin ends an account everywhere; disabled accounts 
     receiver.received.length = 0;
     await attemptLogin(t.app, { username: 'alice', password: ALICE_PASSWORD });
     await attemptLogin(t.app, { username: 'alice', password: ALICE_PASSWORD });
-    assert.equal(sessionsOf(t.app, 'alice'), 2);
+    assert.equal(await sessionsOf(t.app, 'alice'), 2);
     const admin = new CookieJar();
     await adminLogin(t.app, admin, ADMIN, '/admin/users/alice');
     const page = await adminPage(t.app, admin, '/admin/users/alice');
@@ -55,7 +56,7 @@ describe('single logout: an admin ends an account everywhere; disabled accounts 
     assert.equal((page.body.match(/<tr><td>\d{4}-\d\d-\d\d \d\d:\d\d UTC<\/td>/g) ?? []).length, 2, 'both live sessions are listed');
     const done = await adminPostForm(t.app, admin, '/admin/users/alice/logout', { csrf: formCsrf(page.body, '/admin/users/alice/logout')! });
     assert.equal(done.statusCode, 303);
-    assert.equal(sessionsOf(t.app, 'alice'), 0);
+    assert.equal(await sessionsOf(t.app, 'alice'), 0);
     const tokens = (await receiver.waitFor(2)).map((delivery) => decodeJwt(delivery.fields.logout_token!));
     assert.deepEqual(tokens.map((token) => token.sub), ['alice', 'alice']);
     assert.notEqual(tokens[0]!.sid, tokens[1]!.sid);
@@ -69,7 +70,7 @@ describe('single logout: an admin ends an account everywhere; disabled accounts 
     await adminLogin(t.app, admin, ADMIN, '/admin/users/bob');
     const page = await adminPage(t.app, admin, '/admin/users/bob');
     await adminPostForm(t.app, admin, '/admin/users/bob/disable', { csrf: formCsrf(page.body, '/admin/users/bob/disable')! });
-    assert.equal(sessionsOf(t.app, 'bob'), 0);
+    assert.equal(await sessionsOf(t.app, 'bob'), 0);
     assert.equal(decodeJwt((await receiver.waitFor(1))[0]!.fields.logout_token!).sub, 'bob');
     const again = await attemptLogin(t.app, { username: 'bob', password: ALICE_PASSWORD });
     assert.equal(again.response.statusCode, 401);
@@ -79,11 +80,11 @@ describe('single logout: an admin ends an account everywhere; disabled accounts 
     receiver.received.length = 0;
     await attemptLogin(t.app, { username: 'alice', password: ALICE_PASSWORD });
     const configPath = join(t.config.dataDir, 'cli.yaml');
-    writeFileSync(configPath, `issuer: https://login.example.edu\napps:\n  - { id: app, name: Example App, returnUrls: ['${APP_RETURN}'], logout: { backchannelUrl: '${receiver.url}/bc' } }\n`);
+    writeFileSync(configPath, `issuer: https://login.example.edu\nstore: ${JSON.stringify(t.config.store)}\napps:\n  - { id: app, name: Example App, returnUrls: ['${APP_RETURN}'], logout: { backchannelUrl: '${receiver.url}/bc' } }\n`);
     const result = await cli(t.config.dataDir, configPath, ['user', 'logout', 'alice']);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^ended 1 session of user alice; applications told: Example App$/m);
-    assert.equal(sessionsOf(t.app, 'alice'), 0);
+    assert.equal(await sessionsOf(t.app, 'alice'), 0);
     assert.equal(receiver.received.length, 1, 'delivered before the command returned');
   });
 
@@ -91,7 +92,7 @@ describe('single logout: an admin ends an account everywhere; disabled accounts 
     receiver.received.length = 0;
     const admin = new CookieJar();
     await adminLogin(t.app, admin, ADMIN, '/admin');
-    t.app.webiso.machines.operations.add(KIOSK, { entitlements: ['library-walk-in'] }, { name: 'test' });
+    await t.app.webiso.machines.operations.add(KIOSK, { entitlements: ['library-walk-in'] }, { name: 'test' });
     const { cookie } = await t.app.webiso.machines.operations.mint(KIOSK, 30, { name: 'test' });
     const kiosk = jarWithMachineCookie(cookie);
     const grantPage = await t.app.inject({ method: 'GET', url: `/login?${machineLoginQuery()}`, headers: { ...HTML, ...kiosk.header() } });

@@ -1,18 +1,15 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
-import { openAndMigrate } from '../../src/db/database.ts';
-import { createUsersRepository } from '../../src/db/users.ts';
-import { hashPassword } from '../../src/verifiers/password-hash.ts';
 import { startLogoutReceiver } from '../support/logout-receiver.ts';
 import { freeTcpPort } from '../support/process.ts';
-import { startServedWebiso } from '../support/served-webiso.ts';
+import { openServedStore, startServedWebiso, writeServedConfig } from '../support/served-webiso.ts';
 
 const PASSWORD = 'a restart-proof passphrase';
 
@@ -72,22 +69,16 @@ describe('the logout outbox survives a crash', () => {
 
   it('a server killed with SIGKILL between commit and delivery delivers the logout after restart', async () => {
     const appPort = await freeTcpPort();
-    const configPath = join(dir, 'webiso.yaml');
-    writeFileSync(
-      configPath,
+    const configPath = await writeServedConfig(
+      dir,
       [
-        'issuer: http://127.0.0.1:0',
-        `dataDir: ${join(dir, 'data')}`,
-        'listen: { host: 127.0.0.1, port: 0 }',
-        'logLevel: info',
         'logout: { sweepSeconds: 1, deliveryTimeoutSeconds: 2 }',
         'apps:',
         `  - { id: app, name: App, returnUrls: ['http://127.0.0.1:9/cb'], logout: { backchannelUrl: 'http://127.0.0.1:${appPort}/backchannel' } }`,
-      ].join('\n'),
+      ],
+      ['alice'],
+      PASSWORD,
     );
-    const db = openAndMigrate(join(dir, 'data'));
-    createUsersRepository(db).add('alice', await hashPassword(PASSWORD), [], new Date());
-    db.close();
 
     const hole = await blackHole(appPort);
     const first = await startServedWebiso(configPath);
@@ -100,9 +91,9 @@ describe('the logout outbox survives a crash', () => {
     await once(first.child, 'exit');
     await hole.close();
 
-    const check = openAndMigrate(join(dir, 'data'));
-    const pending = check.prepare("SELECT status, attempts FROM logout_deliveries").all();
-    check.close();
+    const check = await openServedStore(configPath);
+    const pending = await check.db.selectFrom('logout_deliveries').select(['status', 'attempts']).execute();
+    await check.close();
     assert.deepEqual(pending, [{ status: 'pending', attempts: 0 }], 'committed with the logout, not yet delivered');
 
     const receiver = await startLogoutReceiver(appPort);

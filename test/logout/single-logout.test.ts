@@ -40,7 +40,12 @@ async function verifyLogoutToken(app: FastifyInstance, token: string, audience: 
 }
 
 function deliveries(app: FastifyInstance) {
-  return app.webiso.db.prepare<[], { app_id: string; channel: string; status: string; attempts: number; reason: string; last_error: string | null }>('SELECT app_id, channel, status, attempts, reason, last_error FROM logout_deliveries ORDER BY id').all();
+  return app.webiso.store.db.selectFrom('logout_deliveries').select(['app_id', 'channel', 'status', 'attempts', 'reason', 'last_error']).orderBy('id').execute();
+}
+
+async function sessionCount(app: FastifyInstance): Promise<number> {
+  const row = await app.webiso.store.db.selectFrom('sessions').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  return Number(row.n);
 }
 
 describe('single logout', () => {
@@ -82,9 +87,9 @@ describe('single logout', () => {
     assert.deepEqual(payload.events, { 'http://schemas.openid.net/event/backchannel-logout': {} });
     assert.equal(payload.nonce, undefined);
     await t.app.webiso.logoutDeliverer.drain();
-    assert.deepEqual(deliveries(t.app).map((row) => [row.app_id, row.status, row.reason]), [['app', 'delivered', 'logout']]);
-    assert.ok(auditEvents(t.app).some((row) => row.event === 'logout.delivery' && row.app_id === 'app' && /attempt=1 delivered status=200/.test(row.detail ?? '')));
-    assert.ok(auditEvents(t.app).some((row) => row.event === 'session.ended' && row.detail === 'reason=logout apps=app,other,silent deliveries=1'));
+    assert.deepEqual((await deliveries(t.app)).map((row) => [row.app_id, row.status, row.reason]), [['app', 'delivered', 'logout']]);
+    assert.ok((await auditEvents(t.app)).some((row) => row.event === 'logout.delivery' && row.app_id === 'app' && /attempt=1 delivered status=200/.test(row.detail ?? '')));
+    assert.ok((await auditEvents(t.app)).some((row) => row.event === 'session.ended' && row.detail === 'reason=logout apps=app,other,silent deliveries=1'));
   });
 
   it('an app that is down is retried with backoff and receives the token when it is back', async () => {
@@ -94,14 +99,14 @@ describe('single logout', () => {
     assert.equal(logout.statusCode, 200, 'the person is not kept waiting');
     await receiver.waitFor(1);
     await t.app.webiso.logoutDeliverer.drain();
-    assert.deepEqual(deliveries(t.app).map((row) => [row.status, row.attempts, row.last_error]), [['pending', 1, 'HTTP 503']]);
+    assert.deepEqual((await deliveries(t.app)).map((row) => [row.status, row.attempts, row.last_error]), [['pending', 1, 'HTTP 503']]);
     assert.equal(await t.app.webiso.logoutDeliverer.runOnce(), 0, 'not due before the backoff');
     receiver.status = 200;
     clock.advance(5);
     assert.equal(await t.app.webiso.logoutDeliverer.runOnce(), 1);
     assert.equal(receiver.received.length, 2);
-    assert.deepEqual(deliveries(t.app).map((row) => [row.status, row.attempts]), [['delivered', 2]]);
-    const attempts = auditEvents(t.app).filter((row) => row.event === 'logout.delivery').map((row) => row.detail);
+    assert.deepEqual((await deliveries(t.app)).map((row) => [row.status, row.attempts]), [['delivered', 2]]);
+    const attempts = (await auditEvents(t.app)).filter((row) => row.event === 'logout.delivery').map((row) => row.detail);
     assert.deepEqual(attempts, ['channel=backchannel attempt=1 retry error=HTTP 503', 'channel=backchannel attempt=2 delivered status=200']);
   });
 
@@ -110,12 +115,12 @@ describe('single logout', () => {
     const { jar } = await attemptLogin(t.app, { username: 'alice', password: ALICE_PASSWORD });
     await logOut(t.app, jar);
     await receiver.waitFor(1);
-    for (let i = 0; i < 12 && deliveries(t.app)[0]?.status === 'pending'; i++) {
+    for (let i = 0; i < 12 && (await deliveries(t.app))[0]?.status === 'pending'; i++) {
       clock.advance(600);
       await t.app.webiso.logoutDeliverer.runOnce();
     }
-    assert.equal(deliveries(t.app)[0]?.status, 'failed');
-    assert.deepEqual(t.app.webiso.logoutDeliveries.health().map((row) => [row.appId, row.failed, row.lastError]), [['app', 1, 'HTTP 500']]);
+    assert.equal((await deliveries(t.app))[0]?.status, 'failed');
+    assert.deepEqual((await t.app.webiso.logoutDeliveries.health()).map((row) => [row.appId, row.failed, row.lastError]), [['app', 1, 'HTTP 500']]);
   });
 
   it('a new password login in the same browser logs the previous person out of their apps', async () => {
@@ -126,20 +131,20 @@ describe('single logout', () => {
     const [delivery] = await receiver.waitFor(1);
     assert.equal(decodeJwt(delivery!.fields.logout_token!).sid, first.sid);
     await t.app.webiso.logoutDeliverer.drain();
-    assert.deepEqual(deliveries(t.app).map((row) => row.reason), ['replaced']);
+    assert.deepEqual((await deliveries(t.app)).map((row) => row.reason), ['replaced']);
   });
 
   it('idle expiry is noticed by the sweep, without any browser request, and logs the apps out', async () => {
     const { response } = await attemptLogin(t.app, { username: 'alice', password: ALICE_PASSWORD });
     const grant = decodeJwt(grantOf(response.body)!);
     clock.advance(t.config.session.idleSeconds + 1);
-    assert.equal(sweepExpiredSessions(t.app.webiso, t.app.log), 1);
+    assert.equal(await sweepExpiredSessions(t.app.webiso, t.app.log), 1);
     const [delivery] = await receiver.waitFor(1);
     assert.equal(decodeJwt(delivery!.fields.logout_token!).sid, grant.sid);
-    assert.equal(t.app.webiso.db.prepare('SELECT count(*) FROM sessions').pluck().get(), 0);
-    assert.equal(sweepExpiredSessions(t.app.webiso, t.app.log), 0, 'once');
+    assert.equal(await sessionCount(t.app), 0);
+    assert.equal(await sweepExpiredSessions(t.app.webiso, t.app.log), 0, 'once');
     await t.app.webiso.logoutDeliverer.drain();
-    assert.deepEqual(deliveries(t.app).map((row) => row.reason), ['expired']);
+    assert.deepEqual((await deliveries(t.app)).map((row) => row.reason), ['expired']);
   });
 
   it('a CAS service with singleLogout gets a SAML LogoutRequest naming its validated ticket', async () => {
@@ -162,7 +167,7 @@ describe('single logout', () => {
     const { jar } = await casLogin(t.app, { service, user: { name: 'alice', password: ALICE_PASSWORD } });
     await logOut(t.app, jar);
     await t.app.webiso.logoutDeliverer.drain();
-    assert.deepEqual(deliveries(t.app), []);
+    assert.deepEqual(await deliveries(t.app), []);
     assert.equal(receiver.received.length, 0);
   });
 });

@@ -164,7 +164,7 @@ describe('webiso machine (CLI)', () => {
     assert.match(set.out, /issued before \d{4}-\d{2}-\d{2} \d\d:\d\d UTC are refused/);
     await withServer(async (app) => {
       assert.ok((await requestLogin(app, jarWithMachineCookie(cookie))).prompted, 'a cookie from 10 s ago is refused');
-      const global = app.webiso.machines.repository.events('*');
+      const global = await app.webiso.machines.repository.events('*');
       assert.deepEqual([global[0]?.action, global[0]?.actor], ['invalidate_before', 'carol']);
     });
     assert.match((await webiso('machine', 'invalidate-before', '2020-01-01T00:00:00Z')).err, /earlier would revive/);
@@ -173,7 +173,7 @@ describe('webiso machine (CLI)', () => {
 
   it('list --expiring and --status filter', async () => {
     await withServer(async (app) => {
-      app.webiso.machines.operations.add('k9.kiosk.example.edu', {}, { name: 'test' });
+      await app.webiso.machines.operations.add('k9.kiosk.example.edu', {}, { name: 'test' });
       await app.webiso.machines.operations.mint('k9.kiosk.example.edu', 80, { name: 'test' });
       await app.webiso.machines.operations.mint(KIOSK, 5, { name: 'test' });
     });

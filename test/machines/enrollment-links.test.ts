@@ -28,54 +28,57 @@ describe('enrollment links: one pending link per machine', () => {
   beforeEach(async () => {
     await t?.close();
     t = await createMachineTestApp();
-    t.app.webiso.machines.operations.add(KIOSK, {}, actor);
-    t.app.webiso.machines.operations.add(OTHER, {}, actor);
+    await t.app.webiso.machines.operations.add(KIOSK, {}, actor);
+    await t.app.webiso.machines.operations.add(OTHER, {}, actor);
   });
   after(async () => t?.close());
 
   it('a new link cancels the older unredeemed one, and the history says so', async () => {
     const { operations } = t.app.webiso.machines;
-    const first = operations.createEnrollment(KIOSK, 30, actor);
-    const other = operations.createEnrollment(OTHER, 30, actor);
+    const first = await operations.createEnrollment(KIOSK, 30, actor);
+    const other = await operations.createEnrollment(OTHER, 30, actor);
     t.clock.advance(60);
-    const second = operations.createEnrollment(KIOSK, 30, { name: 'carol' });
+    const second = await operations.createEnrollment(KIOSK, 30, { name: 'carol' });
     assert.equal(await redeem(t, codeOf(first.url)), 410, 'the older link no longer works');
-    const cancel = eventsOf(t.app, KIOSK).find((event) => event.action === 'enroll_cancel');
+    const cancel = (await eventsOf(t.app, KIOSK)).find((event) => event.action === 'enroll_cancel');
     assert.deepEqual([cancel?.actor, cancel?.reason], ['carol', 'replaced by a newer link']);
     assert.match(cancel?.detail ?? '', /^code#[A-Za-z0-9_-]{10}$/);
     await assert.rejects(operations.redeemEnrollment(codeOf(first.url), { name: 'enrollment', ip: '10.0.0.9' }), { code: 'enrollment_invalid' });
-    assert.deepEqual(eventsOf(t.app, KIOSK).at(-1), { action: 'enroll_refused', actor: 'enrollment', version: null, client_ip: '10.0.0.9', reason: 'cancelled', detail: cancel?.detail ?? null });
+    assert.deepEqual((await eventsOf(t.app, KIOSK)).at(-1), { action: 'enroll_refused', actor: 'enrollment', version: null, client_ip: '10.0.0.9', reason: 'cancelled', detail: cancel?.detail ?? null });
     assert.equal(await redeem(t, codeOf(second.url)), 200, 'the newest link works');
     assert.equal(await redeem(t, codeOf(other.url)), 200, "another machine's link is untouched");
   });
 
   it('lists pending links (never the code) and cancels one', async () => {
     const { operations } = t.app.webiso.machines;
-    const link = operations.createEnrollment(KIOSK, 30, actor);
-    operations.createEnrollment(OTHER, 30, actor);
-    assert.deepEqual(operations.pendingEnrollments().map((pending) => pending.fqdn).sort(), [KIOSK, OTHER]);
-    assert.ok(!JSON.stringify(operations.pendingEnrollments()).includes(codeOf(link.url)));
-    const cancelled = operations.cancelEnrollment(KIOSK, { name: 'carol', ip: '10.0.0.1' }, 'printed sheet lost');
-    assert.equal(operations.pendingEnrollmentOf(KIOSK), undefined);
-    assert.deepEqual(operations.pendingEnrollments().map((pending) => pending.fqdn), [OTHER]);
-    assert.deepEqual(eventsOf(t.app, KIOSK).at(-1), { action: 'enroll_cancel', actor: 'carol', version: null, client_ip: '10.0.0.1', reason: 'printed sheet lost', detail: cancelled.tag });
+    const link = await operations.createEnrollment(KIOSK, 30, actor);
+    await operations.createEnrollment(OTHER, 30, actor);
+    assert.deepEqual((await operations.pendingEnrollments()).map((pending) => pending.fqdn).sort(), [KIOSK, OTHER]);
+    assert.ok(!JSON.stringify(await operations.pendingEnrollments()).includes(codeOf(link.url)));
+    const cancelled = await operations.cancelEnrollment(KIOSK, { name: 'carol', ip: '10.0.0.1' }, 'printed sheet lost');
+    assert.equal(await operations.pendingEnrollmentOf(KIOSK), undefined);
+    assert.deepEqual((await operations.pendingEnrollments()).map((pending) => pending.fqdn), [OTHER]);
+    assert.deepEqual((await eventsOf(t.app, KIOSK)).at(-1), { action: 'enroll_cancel', actor: 'carol', version: null, client_ip: '10.0.0.1', reason: 'printed sheet lost', detail: cancelled.tag });
     assert.equal(await redeem(t, codeOf(link.url)), 410);
-    assert.throws(() => operations.cancelEnrollment(KIOSK, actor), { code: 'enrollment_not_found' });
+    await assert.rejects(operations.cancelEnrollment(KIOSK, actor), { code: 'enrollment_not_found' });
   });
 
-  it('expired links are not pending', () => {
+  it('expired links are not pending', async () => {
     const { operations } = t.app.webiso.machines;
-    operations.createEnrollment(KIOSK, 30, actor);
+    await operations.createEnrollment(KIOSK, 30, actor);
     t.clock.advance(901);
-    assert.deepEqual(operations.pendingEnrollments(), []);
-    operations.createEnrollment(KIOSK, 30, actor);
-    assert.equal(eventsOf(t.app, KIOSK).filter((event) => event.action === 'enroll_cancel').length, 0, 'an expired link is closed silently, not "cancelled"');
+    assert.deepEqual(await operations.pendingEnrollments(), []);
+    await operations.createEnrollment(KIOSK, 30, actor);
+    assert.equal((await eventsOf(t.app, KIOSK)).filter((event) => event.action === 'enroll_cancel').length, 0, 'an expired link is closed silently, not "cancelled"');
   });
 
-  it('the database refuses a second open link for one machine whatever the code does', () => {
-    t.app.webiso.machines.operations.createEnrollment(KIOSK, 30, actor);
-    const insert = () => t.app.webiso.db.prepare("INSERT INTO machine_enrollments (code_hash, fqdn, lifetime_days, created_by, created_at, expires_at) VALUES ('x', ?, 1, 'x', 1, 9999999999)").run(KIOSK);
-    assert.throws(insert, /UNIQUE constraint failed/);
+  it('the database refuses a second open link for one machine whatever the code does', async () => {
+    await t.app.webiso.machines.operations.createEnrollment(KIOSK, 30, actor);
+    const insert = t.app.webiso.store.db
+      .insertInto('machine_enrollments')
+      .values({ code_hash: 'x', fqdn: KIOSK, lifetime_days: 1, created_by: 'x', created_at: 1, expires_at: 9_999_999_999, used_at: null, used_ip: null, cancelled_at: null, cancelled_by: null })
+      .execute();
+    await assert.rejects(insert, /UNIQUE constraint failed|duplicate key value violates unique constraint/);
   });
 });
 
@@ -99,8 +102,8 @@ describe('enrollment links in the admin pages', () => {
     const url = /id="enrollment-url" value="([^"]+)"/.exec(response.body)?.[1] ?? '';
     assert.match(response.headers['cache-control'] as string, /no-store/);
     assert.equal(await redeem(t, codeOf(url)), 200);
-    assert.equal(t.app.webiso.machines.repository.find(KIOSK)?.setBy, 'root (enrollment)');
-    assert.deepEqual(eventsOf(t.app, KIOSK).filter((event) => event.action.startsWith('enroll')).map((event) => [event.action, event.actor]), [['enroll_create', 'root'], ['enroll_redeem', 'root']]);
+    assert.equal((await t.app.webiso.machines.repository.find(KIOSK))?.setBy, 'root (enrollment)');
+    assert.deepEqual((await eventsOf(t.app, KIOSK)).filter((event) => event.action.startsWith('enroll')).map((event) => [event.action, event.actor]), [['enroll_create', 'root'], ['enroll_redeem', 'root']]);
   });
 
   it('a second link from the pages replaces the first and says so', async () => {
@@ -119,17 +122,17 @@ describe('enrollment links in the admin pages', () => {
     assert.equal(stale.statusCode, 303);
     assert.equal(stale.headers.location, `/admin/login?next=${encodeURIComponent(page)}`);
     await adminLogin(t.app, admin);
-    t.app.webiso.machines.operations.add('pc1.staff.example.edu', {}, actor);
+    await t.app.webiso.machines.operations.add('pc1.staff.example.edu', {}, actor);
     const html = (await adminPage(t.app, admin, '/admin/machines/pc1.staff.example.edu')).body;
     assert.doesNotMatch(html, /id="enroll-form"/);
     const denied = await postForm(t.app, admin, '/admin/machines/pc1.staff.example.edu/enroll', { days: '5', csrf: hiddenField(html.slice(html.indexOf('id="revoke-form"')), 'csrf') ?? '' });
     assert.equal(denied.statusCode, 403);
     assert.match(denied.body, /id="enroll-error" role="alert" data-error-code="mint_not_allowed">The mint policy does not let root issue an enrollment link/);
-    assert.deepEqual(t.app.webiso.machines.operations.pendingEnrollments(), []);
+    assert.deepEqual(await t.app.webiso.machines.operations.pendingEnrollments(), []);
   });
 
   it('lists pending links on their own page and on the machine page, and cancels them from both', async () => {
-    t.app.webiso.machines.operations.createEnrollment(KIOSK, 30, { name: 'carol' });
+    await t.app.webiso.machines.operations.createEnrollment(KIOSK, 30, { name: 'carol' });
     const machinePage = (await adminPage(t.app, admin, page)).body;
     assert.match(machinePage, /id="pending-enrollment">A link \(<code data-field="enrollment-tag">code#[A-Za-z0-9_-]{10}<\/code>\) issued by carol at 2026-11-22 12:00 UTC can be used once until 2026-11-22 12:15 UTC/);
     const list = await adminPage(t.app, admin, '/admin/enrollments');
@@ -141,10 +144,10 @@ describe('enrollment links in the admin pages', () => {
     assert.equal(cancelled.statusCode, 303);
     assert.equal(cancelled.headers.location, '/admin/enrollments?done=cancelled');
     assert.match((await adminPage(t.app, admin, '/admin/enrollments?done=cancelled')).body, /No enrollment link is pending/);
-    assert.equal(eventsOf(t.app, KIOSK).at(-1)?.action, 'enroll_cancel');
-    assert.equal(eventsOf(t.app, KIOSK).at(-1)?.actor, ADMIN.name);
+    assert.equal((await eventsOf(t.app, KIOSK)).at(-1)?.action, 'enroll_cancel');
+    assert.equal((await eventsOf(t.app, KIOSK)).at(-1)?.actor, ADMIN.name);
 
-    t.app.webiso.machines.operations.createEnrollment(KIOSK, 30, actor);
+    await t.app.webiso.machines.operations.createEnrollment(KIOSK, 30, actor);
     const fromMachinePage = await adminPost(t.app, admin, `${page}/enrollment/cancel`, {}, page);
     assert.equal(fromMachinePage.headers.location, `${page}?done=enrollment-cancelled`);
     assert.match((await adminPage(t.app, admin, String(fromMachinePage.headers.location))).body, /id="no-enrollment"/);

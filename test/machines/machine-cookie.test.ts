@@ -16,6 +16,7 @@ import {
   mintInBrowser,
   requestLogin,
   signCookie,
+  sessionCount,
   type MachineTestApp,
 } from '../support/machines.ts';
 
@@ -33,7 +34,7 @@ async function assertRefused(t: MachineTestApp, value: string, reason: string) {
   assert.equal(result.response.statusCode, 200);
   assert.equal(result.grant, undefined, `no grant for a ${reason} cookie`);
   assert.ok(result.prompted, `a ${reason} cookie is treated as none: the user is prompted`);
-  const sighting = lastSighting(t.app);
+  const sighting = await lastSighting(t.app);
   assert.equal(sighting?.outcome, 'rejected');
   assert.equal(sighting?.reason, reason);
 }
@@ -73,7 +74,7 @@ describe('machine cookies: minting and the version table', () => {
     const jwks = (await t.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json() as { keys: Array<{ kid: string }> };
     assert.ok(!jwks.keys.some((key) => key.kid === machineKey.kid), 'the machine key is never published');
 
-    const machine = t.app.webiso.machines.repository.find(KIOSK);
+    const machine = await t.app.webiso.machines.repository.find(KIOSK);
     assert.equal(machine?.version, 1);
     assert.equal(machine?.setBy, ADMIN.name);
     assert.equal(machine?.expiresAt, claims.exp);
@@ -84,7 +85,7 @@ describe('machine cookies: minting and the version table', () => {
     const response = await mintInBrowser(t.app, jar);
     assert.ok(setCookieLines(response).some((line) => line.startsWith('__Host-webiso_login=;') && line.includes('Max-Age=0')));
     assert.equal(jar.cookies.has('__Host-webiso_login'), false);
-    assert.equal(t.app.webiso.db.prepare("SELECT count(*) FROM sessions WHERE username = 'root'").pluck().get(), 0);
+    assert.equal(await sessionCount(t.app, 'root'), 0);
     const admin = await t.app.inject({ method: 'GET', url: '/admin', headers: { accept: 'text/html', ...jar.header() } });
     assert.equal(admin.statusCode, 303, 'the admin pages ask for a login again');
   });
@@ -96,11 +97,11 @@ describe('machine cookies: minting and the version table', () => {
     await mintInBrowser(t.app, jar);
     const second = machineCookieOf(jar);
     assert.notEqual(first, second);
-    assert.equal(t.app.webiso.machines.repository.find(KIOSK)?.version, 2);
+    assert.equal((await t.app.webiso.machines.repository.find(KIOSK))?.version, 2);
     await assertRefused(t, first, 'revoked_version');
     const accepted = await requestLogin(t.app, jarWithMachineCookie(second));
     assert.equal(accepted.claims?.kind, 'machine');
-    assert.deepEqual(eventsOf(t.app, KIOSK).map((event) => [event.action, event.version, event.actor]), [
+    assert.deepEqual((await eventsOf(t.app, KIOSK)).map((event) => [event.action, event.version, event.actor]), [
       ['add', 0, 'root'],
       ['mint', 1, 'root'],
       ['mint', 2, 'root'],
@@ -117,16 +118,16 @@ describe('machine cookies: minting and the version table', () => {
     const revoked = await adminPost(t.app, admin, `/admin/machines/${KIOSK}/revoke`, { reason: 'stolen image' }, `/admin/machines/${KIOSK}`);
     assert.equal(revoked.statusCode, 303);
     await assertRefused(t, value, 'revoked_version');
-    const machine = t.app.webiso.machines.repository.find(KIOSK);
+    const machine = await t.app.webiso.machines.repository.find(KIOSK);
     assert.equal(machine?.version, 2);
     assert.equal(machine?.expiresAt, null, 'no cookie of the machine is valid after a revoke');
-    assert.deepEqual(eventsOf(t.app, KIOSK).at(-1), { action: 'revoke', actor: 'root', version: 2, client_ip: '127.0.0.1', reason: 'stolen image', detail: null });
+    assert.deepEqual((await eventsOf(t.app, KIOSK)).at(-1), { action: 'revoke', actor: 'root', version: 2, client_ip: '127.0.0.1', reason: 'stolen image', detail: null });
   });
 
   it('a lifetime above machines.maxLifetimeDays is refused and nothing is written', async () => {
     const jar = new CookieJar();
     await mintInBrowser(t.app, jar);
-    const before = { version: t.app.webiso.machines.repository.find(KIOSK)?.version, events: eventsOf(t.app, KIOSK).length };
+    const before = { version: (await t.app.webiso.machines.repository.find(KIOSK))?.version, events: (await eventsOf(t.app, KIOSK)).length };
     await adminLogin(t.app, jar);
     for (const days of ['121', '0', '-5', '1e3', 'forever']) {
       const response = await adminPost(t.app, jar, `/admin/machines/${KIOSK}/mint`, { days }, `/admin/machines/${KIOSK}`);
@@ -134,29 +135,30 @@ describe('machine cookies: minting and the version table', () => {
       assert.match(response.body, /invalid_machine_input/);
       assert.ok(!setCookieLines(response).some((line) => line.startsWith(`${MACHINE_COOKIE}=`)), 'no cookie');
     }
-    assert.deepEqual({ version: t.app.webiso.machines.repository.find(KIOSK)?.version, events: eventsOf(t.app, KIOSK).length }, before);
+    assert.deepEqual({ version: (await t.app.webiso.machines.repository.find(KIOSK))?.version, events: (await eventsOf(t.app, KIOSK)).length }, before);
   });
 
   it('refuses to move a version past 2^32-1, changing nothing', async () => {
     const jar = new CookieJar();
     await mintInBrowser(t.app, jar);
-    t.app.webiso.db.prepare('UPDATE machines SET version = 4294967295 WHERE fqdn = ?').run(KIOSK);
+    await t.app.webiso.store.db.updateTable('machines').set({ version: 4294967295 }).where('fqdn', '=', KIOSK).execute();
     await adminLogin(t.app, jar);
     const response = await adminPost(t.app, jar, `/admin/machines/${KIOSK}/mint`, { days: '10' }, `/admin/machines/${KIOSK}`);
     assert.equal(response.statusCode, 400);
-    assert.equal(t.app.webiso.machines.repository.find(KIOSK)?.version, 4294967295);
+    assert.equal((await t.app.webiso.machines.repository.find(KIOSK))?.version, 4294967295);
   });
 
   it('keeps machine_events append-only', async () => {
     await mintInBrowser(t.app, new CookieJar());
-    assert.throws(() => t.app.webiso.db.prepare("UPDATE machine_events SET actor = 'someone else'").run(), /append-only/);
-    assert.throws(() => t.app.webiso.db.prepare('DELETE FROM machine_events').run(), /append-only/);
-    assert.equal(eventsOf(t.app, KIOSK).length, 2);
+    const { db } = t.app.webiso.store;
+    await assert.rejects(db.updateTable('machine_events').set({ actor: 'someone else' }).execute(), /append-only/);
+    await assert.rejects(db.deleteFrom('machine_events').execute(), /append-only/);
+    assert.equal((await eventsOf(t.app, KIOSK)).length, 2);
   });
 
   it('gives 10,000 cookies 10,000 different confounders of at least 128 bits', async () => {
     const operations = t.app.webiso.machines.operations;
-    operations.add('bulk.kiosk.example.edu', {}, { name: 'test' });
+    await operations.add('bulk.kiosk.example.edu', {}, { name: 'test' });
     const seen = new Set<string>();
     for (let index = 0; index < 10_000; index += 1) {
       const { claims } = await operations.mint('bulk.kiosk.example.edu', 1, { name: 'test' });
@@ -164,7 +166,7 @@ describe('machine cookies: minting and the version table', () => {
       seen.add(claims.jti);
     }
     assert.equal(seen.size, 10_000);
-    assert.equal(t.app.webiso.machines.repository.find('bulk.kiosk.example.edu')?.version, 10_000);
+    assert.equal((await t.app.webiso.machines.repository.find('bulk.kiosk.example.edu'))?.version, 10_000);
   });
 });
 
@@ -182,7 +184,7 @@ describe('machine cookies: every bad cookie is no cookie (the user is prompted) 
   it('accepts the valid cookie (control case)', async () => {
     const result = await requestLogin(t.app, jarWithMachineCookie(valid));
     assert.equal(result.claims?.kind, 'machine');
-    assert.equal(lastSighting(t.app)?.outcome, 'accepted');
+    assert.equal((await lastSighting(t.app))?.outcome, 'accepted');
   });
 
   it('a higher version than the table holds (forgery or database rollback)', async () => {
@@ -212,8 +214,8 @@ describe('machine cookies: every bad cookie is no cookie (the user is prompted) 
     await assertRefused(t, `${header}.${otherVersion}.${signature}`, 'bad_signature');
     const otherJti = base64url.encode(JSON.stringify({ ...claims, jti: 'A'.repeat(24) }));
     await assertRefused(t, `${header}.${otherJti}.${signature}`, 'bad_signature');
-    assert.equal(lastSighting(t.app)?.fqdn, null, 'an unverified cookie is not attributed to the machine');
-    assert.equal(lastSighting(t.app)?.claimed_fqdn, KIOSK, 'but what it claimed is kept for the audit');
+    assert.equal((await lastSighting(t.app))?.fqdn, null, 'an unverified cookie is not attributed to the machine');
+    assert.equal((await lastSighting(t.app))?.claimed_fqdn, KIOSK, 'but what it claimed is kept for the audit');
   });
 
   it('a wrong typ, even when signed with the machine key', async () => {
@@ -257,23 +259,23 @@ describe('machine cookies: every bad cookie is no cookie (the user is prompted) 
 
   it('a suspended machine, until it is reactivated', async () => {
     const actor = { name: 'test' };
-    t.app.webiso.machines.operations.suspend(KIOSK, actor, 'maintenance');
+    await t.app.webiso.machines.operations.suspend(KIOSK, actor, 'maintenance');
     await assertRefused(t, valid, 'suspended');
-    t.app.webiso.machines.operations.reactivate(KIOSK, actor);
+    await t.app.webiso.machines.operations.reactivate(KIOSK, actor);
     assert.equal((await requestLogin(t.app, jarWithMachineCookie(valid))).claims?.kind, 'machine');
   });
 
   it('after invalidate-before: cookies issued earlier are refused, later ones work', async () => {
-    t.app.webiso.machines.operations.add('cutoff.kiosk.example.edu', {}, { name: 'test' });
+    await t.app.webiso.machines.operations.add('cutoff.kiosk.example.edu', {}, { name: 'test' });
     const { cookie: old } = await t.app.webiso.machines.operations.mint('cutoff.kiosk.example.edu', 5, { name: 'test' });
     t.clock.advance(10);
-    t.app.webiso.machines.operations.setInvalidBefore(Math.floor(t.app.webiso.now() / 1000), { name: 'cli:ops' });
+    await t.app.webiso.machines.operations.setInvalidBefore(Math.floor(t.app.webiso.now() / 1000), { name: 'cli:ops' });
     await assertRefused(t, old, 'invalid_before');
     await assertRefused(t, valid, 'invalid_before');
     const { cookie: fresh } = await t.app.webiso.machines.operations.mint('cutoff.kiosk.example.edu', 5, { name: 'test' });
     assert.equal((await requestLogin(t.app, jarWithMachineCookie(fresh))).claims?.machineFQDN, 'cutoff.kiosk.example.edu');
-    assert.throws(() => t.app.webiso.machines.operations.setInvalidBefore(Math.floor(t.app.webiso.now() / 1000) - 3600, { name: 'x' }), /earlier would revive/);
-    assert.throws(() => t.app.webiso.machines.operations.setInvalidBefore(Math.floor(t.app.webiso.now() / 1000) + 3600, { name: 'x' }), /future/);
+    await assert.rejects(t.app.webiso.machines.operations.setInvalidBefore(Math.floor(t.app.webiso.now() / 1000) - 3600, { name: 'x' }), /earlier would revive/);
+    await assert.rejects(t.app.webiso.machines.operations.setInvalidBefore(Math.floor(t.app.webiso.now() / 1000) + 3600, { name: 'x' }), /future/);
   });
 });
 
@@ -282,8 +284,8 @@ describe('machine cookies: machines.invalidBefore in the config', () => {
     const cutoff = new Date(Date.UTC(2026, 10, 22, 12, 0, 0)).toISOString();
     const t = await createMachineTestApp({ config: machineConfig({}, { invalidBefore: cutoff }) });
     try {
-      t.app.webiso.machines.operations.add(KIOSK, {}, { name: 'test' });
-      t.app.webiso.machines.operations.revoke(KIOSK, { name: 'test' }); // version 1 with no cookie
+      await t.app.webiso.machines.operations.add(KIOSK, {}, { name: 'test' });
+      await t.app.webiso.machines.operations.revoke(KIOSK, { name: 'test' }); // version 1 with no cookie
       const now = Math.floor(t.app.webiso.now() / 1000);
       await assertRefused(t, await signCookie(t.app, { iat: now - 60 }), 'invalid_before');
       assert.equal((await requestLogin(t.app, jarWithMachineCookie(await signCookie(t.app, { iat: now })))).claims?.kind, 'machine');
@@ -303,7 +305,7 @@ describe('machine cookies: a cookie signed by a rotated-out machine key', () => 
       await t.app.webiso.machines.operations.rotateKey({ name: 'cli:ops' });
       t.clock.advance(t.config.grant.lifetimeSeconds + 301);
       await assertRefused(t, value, 'unknown_key');
-      assert.ok(eventsOf(t.app, '*').some((event) => event.action === 'rotate_key'));
+      assert.ok((await eventsOf(t.app, '*')).some((event) => event.action === 'rotate_key'));
     } finally {
       await t.close();
     }

@@ -58,7 +58,7 @@ describe('OpenID Provider with openid-client as the relying party', () => {
     assert.equal(claims.preferred_username, 'alice');
     assert.deepEqual(claims.amr, ['pwd']);
     assert.equal(typeof claims.auth_time, 'number');
-    const sids = op.webiso.webiso.db.prepare("SELECT sid FROM session_participants WHERE app_id = 'rp' AND protocol = 'oidc'").pluck().all() as string[];
+    const sids = (await op.webiso.webiso.store.db.selectFrom('session_participants').select('sid').where('app_id', '=', 'rp').where('protocol', '=', 'oidc').execute()).map((row) => row.sid);
     assert.ok(sids.includes(String(claims.sid)), 'the ID token sid is the webiso session recorded in the session index');
     assert.equal(tokens.refresh_token, undefined, 'refresh tokens are off by default');
     const userinfo = await client.fetchUserInfo(config, tokens.access_token, 'alice');

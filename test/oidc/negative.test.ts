@@ -39,12 +39,14 @@ describe('OpenID Provider refusals and machine identities', () => {
     return { start, callback: callback.location };
   }
 
-  function kioskBrowser(): FetchBrowser {
+  /** A browser holding a freshly minted machine cookie of a new kiosk. */
+  async function kioskBrowser(): Promise<FetchBrowser & { fqdn: string }> {
     const browser = new FetchBrowser();
     const operations = op.webiso.webiso.machines.operations;
     const fqdn = `kiosk-${Math.random().toString(36).slice(2, 8)}.library.example.edu`;
-    operations.add(fqdn, { entitlements: ['library-walk-in'], location: 'Main library, floor 2' }, { name: 'test' });
-    return Object.assign(browser, { fqdn, pending: operations.mint(fqdn, 30, { name: 'test' }) });
+    await operations.add(fqdn, { entitlements: ['library-walk-in'], location: 'Main library, floor 2' }, { name: 'test' });
+    browser.cookies.set(MACHINE_COOKIE, (await operations.mint(fqdn, 30, { name: 'test' })).cookie);
+    return Object.assign(browser, { fqdn });
   }
 
   it('answers a redirect URI that is not registered exactly with an error page and no redirect', async () => {
@@ -68,6 +70,16 @@ describe('OpenID Provider refusals and machine identities', () => {
     assert.equal((await client.fetchUserInfo(config, tokens.access_token, 'alice')).sub, 'alice');
     await assert.rejects(exchange(config, callback, start), (error: unknown) => oauthError(error) === 'invalid_grant');
     await assert.rejects(client.fetchUserInfo(config, tokens.access_token, 'alice'), (error: unknown) => oauthError(error) === 'invalid_token');
+  });
+
+  it('redeems a code once when 20 token requests race with it: one set of tokens, every other request invalid_grant', async () => {
+    const browser = new FetchBrowser();
+    const { start, callback } = await codeFor(browser);
+    const outcomes = await Promise.allSettled(Array.from({ length: 20 }, () => exchange(config, callback, start)));
+    const redeemed = outcomes.filter((outcome) => outcome.status === 'fulfilled');
+    const refused = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [oauthError(outcome.reason)] : []));
+    assert.equal(redeemed.length, 1, `exactly one exchange succeeds: ${JSON.stringify(refused)}`);
+    assert.deepEqual([...new Set(refused)], ['invalid_grant'], 'the others are refused as a used code, never a server error');
   });
 
   it('refuses a code with the wrong PKCE verifier', async () => {
@@ -98,14 +110,12 @@ describe('OpenID Provider refusals and machine identities', () => {
   });
 
   it('gives a kiosk machine host/<fqdn> with its entitlements at a machineoruser client', async () => {
-    const browser = kioskBrowser();
-    const minted = await (browser as unknown as { pending: Promise<{ cookie: string }> }).pending;
-    browser.cookies.set(MACHINE_COOKIE, minted.cookie);
+    const browser = await kioskBrowser();
     const start = await authorizationUrl(config, { scope: 'openid profile machine' });
     const hop = await browser.walk(start.url, op.base);
     assert.ok(hop.location?.startsWith(`${RP_CALLBACK}?code=`), `no prompt for the machine, got ${hop.status}`);
     const tokens = await exchange(config, hop.location, start);
-    const fqdn = (browser as unknown as { fqdn: string }).fqdn;
+    const { fqdn } = browser;
     assert.equal(tokens.claims()?.sub, `host/${fqdn}`);
     assert.equal(tokens.claims()?.webiso_kind, 'machine');
     assert.deepEqual(tokens.claims()?.amr, ['machine-cookie']);
@@ -116,9 +126,7 @@ describe('OpenID Provider refusals and machine identities', () => {
   });
 
   it('prompts for a person when a client refuses machines, even on a kiosk', async () => {
-    const browser = kioskBrowser();
-    const minted = await (browser as unknown as { pending: Promise<{ cookie: string }> }).pending;
-    browser.cookies.set(MACHINE_COOKIE, minted.cookie);
+    const browser = await kioskBrowser();
     const people = await discover(op, 'people-client', {}, client.None());
     const start = await authorizationUrl(people);
     const page = await browser.walk(start.url, op.base);

@@ -12,6 +12,7 @@ import { buildApp } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { hashPassword } from '../../src/verifiers/password-hash.ts';
 import { freePort } from '../support/browser.ts';
+import { testStoreConfig } from '../support/test-store.ts';
 
 export const SECRET = 'test-only-client-secret-0123456789abcdef';
 export const ALICE = { name: 'alice', password: 'correct horse battery staple', roles: ['staff'] } as const;
@@ -45,9 +46,9 @@ export async function startOidcWebiso(options: StartOptions = {}): Promise<OidcW
     oidc: { clientId: 'rp-client', clientSecretFile: secretFile, redirectUris: [RP_CALLBACK], postLogoutRedirectUris: [RP_LOGGED_OUT], scopes: ['openid', 'profile', 'roles', 'machine'], flavor: 'machineoruser', ...options.rp },
     ...(options.logout ? { logout: options.logout } : {}),
   };
-  const config = parseConfig({ issuer: base, dataDir, logLevel: 'silent', apps: [rp, ...(options.apps ?? [])], logout: { deliveryTimeoutSeconds: 2 } });
+  const config = parseConfig({ issuer: base, dataDir, logLevel: 'silent', store: testStoreConfig(dataDir), apps: [rp, ...(options.apps ?? [])], logout: { deliveryTimeoutSeconds: 2 } });
   const webiso = await buildApp(config, { logger: false });
-  webiso.webiso.users.add(ALICE.name, await hashPassword(ALICE.password), [...ALICE.roles], new Date());
+  await webiso.webiso.users.add(ALICE.name, await hashPassword(ALICE.password), [...ALICE.roles], new Date());
   await webiso.listen({ host: '127.0.0.1', port });
   return {
     webiso,

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { after, describe, it } from 'node:test';
+import { sql } from 'kysely';
 import { kdcEndpoints, ldapEndpoint } from '../../src/ops/backend-probe.ts';
+import { openStore, type Store } from '../../src/store/store.ts';
 import { createTestApp, testConfig } from '../support/webiso.ts';
 
 function listen(): Promise<{ server: Server; port: number }> {
@@ -19,7 +21,7 @@ const ldapConfig = (port: number, cacheSeconds: number) =>
   testConfig({ verifier: { kind: 'ldap', url: `ldap://127.0.0.1:${port}`, baseDn: 'dc=example,dc=edu' }, ops: { readiness: { backendTimeoutSeconds: 0.5, backendCacheSeconds: cacheSeconds } } });
 
 describe('GET /healthz and /readyz', () => {
-  it('healthz is liveness only: 200 while the database is closed; readyz then says 503', async () => {
+  it('healthz is liveness only: 200 while the store is closed; readyz then says 503', async () => {
     const t = await createTestApp();
     try {
       assert.deepEqual((await t.app.inject({ method: 'GET', url: '/healthz' })).json(), { status: 'ok' });
@@ -29,13 +31,52 @@ describe('GET /healthz and /readyz', () => {
       assert.equal(body.status, 'ready');
       assert.deepEqual(Object.keys(body.checks).sort(), ['backend', 'database', 'keys']);
       assert.equal(body.checks.backend?.kind, 'local');
-      t.app.webiso.db.pragma('query_only = ON');
-      const readOnly = await t.app.inject({ method: 'GET', url: '/readyz', remoteAddress: '127.0.0.1' });
-      assert.equal(readOnly.statusCode, 503, readOnly.body);
-      assert.equal((readOnly.json() as { checks: { database: { ok: boolean } } }).checks.database.ok, false);
+      await t.app.webiso.store.close();
+      const closed = await t.app.inject({ method: 'GET', url: '/readyz', remoteAddress: '127.0.0.1' });
+      assert.equal(closed.statusCode, 503, closed.body);
+      assert.equal((closed.json() as { checks: { database: { ok: boolean } } }).checks.database.ok, false);
       assert.equal((await t.app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
-      t.app.webiso.db.pragma('query_only = OFF');
     } finally {
+      await t.close();
+    }
+  });
+
+  it('readyz says 503 within 2 s when the database takes no writes (a read-only SQLite file; a PostgreSQL table another session locked)', async () => {
+    const t = await createTestApp();
+    const { store } = t.app.webiso;
+    let release: (() => void) | undefined;
+    let locker: Store | undefined;
+    try {
+      assert.equal((await t.app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200);
+      let locked: Promise<void> | undefined;
+      if (store.sqlite) {
+        store.sqlite.pragma('query_only = ON');
+      } else {
+        // another host's session holds the table the probe writes: the write waits, the probe gives up
+        locker = await openStore(t.config);
+        const held = new Promise<void>((resolve) => (release = resolve));
+        let taken!: () => void;
+        const lockTaken = new Promise<void>((resolve) => (taken = resolve));
+        locked = locker.transaction(async (trx) => {
+          await sql`LOCK TABLE housekeeping_leases IN EXCLUSIVE MODE`.execute(trx);
+          taken();
+          await held;
+        });
+        await lockTaken;
+      }
+      const started = Date.now();
+      const refused = await t.app.inject({ method: 'GET', url: '/readyz' });
+      const elapsed = Date.now() - started;
+      assert.equal(refused.statusCode, 503, refused.body);
+      assert.equal((refused.json() as { checks: { database: { ok: boolean } } }).checks.database.ok, false);
+      assert.ok(elapsed < 2000, `answered in ${elapsed} ms`);
+      store.sqlite?.pragma('query_only = OFF');
+      release?.();
+      await locked;
+      assert.equal((await t.app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200, 'ready again once writes go through');
+    } finally {
+      release?.();
+      await locker?.close();
       await t.close();
     }
   });

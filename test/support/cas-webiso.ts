@@ -13,6 +13,7 @@ import { parseConfig } from '../../src/config/load.ts';
 import { MACHINE_COOKIE } from '../../src/machines/machine-cookie.ts';
 import { hashPassword } from '../../src/verifiers/password-hash.ts';
 import { freePort } from './browser.ts';
+import { testStoreConfig } from './test-store.ts';
 
 export interface WebisoAddress {
   readonly port: number;
@@ -43,9 +44,9 @@ export interface StartCasWebisoOptions {
 
 export async function startCasWebiso(address: WebisoAddress, { apps, users }: StartCasWebisoOptions): Promise<CasWebiso> {
   const dataDir = mkdtempSync(join(tmpdir(), 'webiso-cas-clients-'));
-  const config = parseConfig({ issuer: address.webisoUrl, dataDir, logLevel: 'silent', apps });
+  const config = parseConfig({ issuer: address.webisoUrl, dataDir, logLevel: 'silent', store: testStoreConfig(dataDir), apps });
   const webiso = await buildApp(config, { logger: false });
-  for (const user of users) webiso.webiso.users.add(user.name, await hashPassword(user.password), user.roles ?? [], new Date());
+  for (const user of users) await webiso.webiso.users.add(user.name, await hashPassword(user.password), user.roles ?? [], new Date());
   await webiso.listen({ host: '127.0.0.1', port: address.port });
   return {
     webiso,
@@ -64,7 +65,7 @@ export async function startCasWebiso(address: WebisoAddress, { apps, users }: St
 export async function giveMachineCookie(webiso: FastifyInstance, context: BrowserContext, fqdn: string, details: { entitlements: string[]; location: string }): Promise<void> {
   const actor = { name: 'test' };
   const operations = webiso.webiso.machines.operations;
-  operations.add(fqdn, details, actor);
+  await operations.add(fqdn, details, actor);
   const minted = await operations.mint(fqdn, 30, actor);
   const url = new URL(webiso.webiso.config.issuer);
   await context.addCookies([
@@ -99,9 +100,7 @@ export interface CasEvent {
 }
 
 /** webiso's cas.* audit rows, oldest first. */
-export function casEvents(webiso: FastifyInstance): CasEvent[] {
-  return webiso.webiso.audit
-    .recent(500)
-    .filter((row) => row.event.startsWith('cas.'))
-    .reverse();
+export async function casEvents(webiso: FastifyInstance): Promise<CasEvent[]> {
+  await webiso.webiso.audit.flush();
+  return (await webiso.webiso.audit.recent(500)).filter((row) => row.event.startsWith('cas.')).reverse();
 }

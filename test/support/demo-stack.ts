@@ -8,6 +8,7 @@ import { parseConfig } from '../../src/config/load.ts';
 import { buildDemoApp, type DemoAppOptions } from '../../src/demo/app.ts';
 import { hashPassword } from '../../src/verifiers/password-hash.ts';
 import { freePort } from './browser.ts';
+import { testStoreConfig } from './test-store.ts';
 
 export interface DemoStack {
   readonly webiso: FastifyInstance;
@@ -37,11 +38,12 @@ export async function startDemoStack({ users = [], configOverrides = {}, demoOpt
     issuer: webisoUrl,
     dataDir,
     logLevel: 'silent',
+    store: testStoreConfig(dataDir),
     apps: [{ id: 'demo', name: 'webiso demo app', returnUrls: [`${demoUrl}/`], flavors: ['basic'], logout: { backchannelUrl: `${demoUrl}/webiso/backchannel-logout` } }],
     ...(typeof configOverrides === 'function' ? configOverrides({ webisoUrl, demoUrl }) : configOverrides),
   });
   const webiso = await buildApp(config, { logger: false });
-  for (const user of users) webiso.webiso.users.add(user.name, await hashPassword(user.password), user.roles ?? [], new Date());
+  for (const user of users) await webiso.webiso.users.add(user.name, await hashPassword(user.password), user.roles ?? [], new Date());
   await webiso.listen({ host: '127.0.0.1', port: webisoPort });
   const demo = buildDemoApp({ issuer: webisoUrl, appId: 'demo', publicUrl: demoUrl, cookieSecret: randomBytes(32), ...demoOptions });
   await demo.listen({ host: '127.0.0.1', port: demoPort });

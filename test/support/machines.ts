@@ -96,7 +96,7 @@ export async function addMachine(app: FastifyInstance, jar: CookieJar, fqdn = KI
 /** The full "admin at the kiosk" story: log in, register (if needed), mint; the kiosk jar then holds the machine cookie. */
 export async function mintInBrowser(app: FastifyInstance, jar: CookieJar, fqdn = KIOSK, days = '30', fields: Record<string, string> = {}): Promise<LightMyRequestResponse> {
   await adminLogin(app, jar);
-  if (!app.webiso.machines.repository.find(fqdn)) await addMachine(app, jar, fqdn, fields);
+  if (!(await app.webiso.machines.repository.find(fqdn))) await addMachine(app, jar, fqdn, fields);
   return adminPost(app, jar, `/admin/machines/${fqdn}/mint`, { days }, `/admin/machines/${fqdn}`);
 }
 
@@ -130,18 +130,34 @@ export interface SightingRow {
   version: number | null;
 }
 
-export function sightings(app: FastifyInstance): SightingRow[] {
-  return app.webiso.db.prepare<[], SightingRow>('SELECT fqdn, claimed_fqdn, client_ip, network, outcome, reason, app_id, user_agent, version FROM machine_sightings ORDER BY id').all();
+export async function sightings(app: FastifyInstance): Promise<SightingRow[]> {
+  return app.webiso.store.db
+    .selectFrom('machine_sightings')
+    .select(['fqdn', 'claimed_fqdn', 'client_ip', 'network', 'outcome', 'reason', 'app_id', 'user_agent', 'version'])
+    .orderBy('id')
+    .execute();
 }
 
-export function lastSighting(app: FastifyInstance): SightingRow | undefined {
-  return sightings(app).at(-1);
+export async function lastSighting(app: FastifyInstance): Promise<SightingRow | undefined> {
+  return (await sightings(app)).at(-1);
 }
 
-export function eventsOf(app: FastifyInstance, fqdn: string): Array<{ action: string; actor: string; version: number | null; client_ip: string | null; reason: string | null; detail: string | null }> {
-  return app.webiso.db.prepare<[string], { action: string; actor: string; version: number | null; client_ip: string | null; reason: string | null; detail: string | null }>(
-    'SELECT action, actor, version, client_ip, reason, detail FROM machine_events WHERE fqdn = ? ORDER BY id',
-  ).all(fqdn);
+export type EventRow = { action: string; actor: string; version: number | null; client_ip: string | null; reason: string | null; detail: string | null };
+
+export async function eventsOf(app: FastifyInstance, fqdn: string): Promise<EventRow[]> {
+  return app.webiso.store.db.selectFrom('machine_events').select(['action', 'actor', 'version', 'client_ip', 'reason', 'detail']).where('fqdn', '=', fqdn).orderBy('id').execute();
+}
+
+/** How many rows a table holds, through the store (either engine). */
+export async function countRows(app: FastifyInstance, table: 'machines' | 'machine_events' | 'machine_enrollments' | 'sessions'): Promise<number> {
+  const row = await app.webiso.store.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
+/** How many SSO session rows a user has. */
+export async function sessionCount(app: FastifyInstance, username: string): Promise<number> {
+  const row = await app.webiso.store.db.selectFrom('sessions').select((eb) => eb.fn.countAll<number>().as('n')).where('username', '=', username).executeTakeFirst();
+  return Number(row?.n ?? 0);
 }
 
 /**

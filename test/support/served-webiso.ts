@@ -1,33 +1,57 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openAndMigrate } from '../../src/db/database.ts';
+import { parse as parseYaml } from 'yaml';
+import { parseConfig } from '../../src/config/load.ts';
+import type { StoreConfig } from '../../src/store/config-schema.ts';
+import { openStore, type Store } from '../../src/store/store.ts';
 import { createUsersRepository } from '../../src/db/users.ts';
 import { hashPassword } from '../../src/verifiers/password-hash.ts';
+import { testStoreConfig } from './test-store.ts';
 
 /**
  * webiso as an operator runs it: `webiso serve` in its own process on a config file, so tests can
  * kill it (SIGKILL, SIGTERM) and open its database afterwards. Each user gets the same password.
+ * The store is this run's engine (test/support/test-store.ts) unless the test names one; open it
+ * again afterwards with `openServedStore`.
  */
-export async function writeServedConfig(dir: string, lines: readonly string[], users: readonly string[], password: string): Promise<string> {
+export async function writeServedConfig(dir: string, lines: readonly string[], users: readonly string[], password: string, store: StoreConfig = testStoreConfig(dir)): Promise<string> {
   const configPath = join(dir, 'webiso.yaml');
   // logLevel info: the start-up line "webiso is listening on URL" is how the test learns the port
-  writeFileSync(configPath, ['issuer: http://127.0.0.1:0', `dataDir: ${join(dir, 'data')}`, 'listen: { host: 127.0.0.1, port: 0 }', 'logLevel: info', ...lines].join('\n'));
-  const db = openAndMigrate(join(dir, 'data'));
+  writeFileSync(configPath, ['issuer: http://127.0.0.1:0', `dataDir: ${join(dir, 'data')}`, `store: ${JSON.stringify(store)}`, 'listen: { host: 127.0.0.1, port: 0 }', 'logLevel: info', ...lines].join('\n'));
+  const opened = await openServedStore(configPath);
   const hash = await hashPassword(password);
-  for (const user of users) createUsersRepository(db).add(user, hash, [], new Date());
-  db.close();
+  for (const user of users) await createUsersRepository(opened.db).add(user, hash, [], new Date());
+  await opened.close();
   return configPath;
 }
 
-export function startServedWebiso(configPath: string): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], { env: { ...process.env, WEBISO_CONFIG: configPath }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** The store a served config names (after the server stopped, or beside it: both engines allow that). */
+export async function openServedStore(configPath: string): Promise<Store> {
+  const config = parseConfig(parseYaml(readFileSync(configPath, 'utf8')) as Record<string, unknown>);
+  return openStore(config);
+}
+
+export interface ServedOptions {
+  /** `serve --workers N`; 1 (the default) is one process, as before --workers existed */
+  readonly workers?: number;
+}
+
+/** The URL the server announced: the first "listening on" line, or with workers the primary's server.started once all listen. */
+function announcedUrl(output: string, workers: number): string | undefined {
+  if (workers === 1) return /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
+  return /"event":"server\.started","url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(output)?.[1];
+}
+
+export function startServedWebiso(configPath: string, { workers = 1 }: ServedOptions = {}): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--workers', String(workers)], { env: { ...process.env, WEBISO_CONFIG: configPath }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`webiso did not start:\n${output}`)), 20_000);
+    // workers start one after another (src/cli/cluster.ts)
+    const timer = setTimeout(() => reject(new Error(`webiso did not start:\n${output}`)), 20_000 * workers);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
+      const url = announcedUrl(output, workers);
       if (url) {
         clearTimeout(timer);
         resolve({ child, url, output: () => output });

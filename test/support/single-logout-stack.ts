@@ -19,6 +19,7 @@ import { hashPassword } from '../../src/verifiers/password-hash.ts';
 import { startApacheCas, type ApacheCas } from './apache-cas.ts';
 import { freePort } from './browser.ts';
 import { reserveWebiso } from './cas-webiso.ts';
+import { testStoreConfig } from './test-store.ts';
 
 /** Real time plus an offset that only moves forward: grants stay fresh for the app's real checks. */
 export interface OffsetClock {
@@ -34,6 +35,16 @@ export function offsetClock(): OffsetClock {
       offsetMs += seconds * 1000;
     },
   };
+}
+
+/** SSO session rows in webiso's store, all or one account's. */
+export async function countSessions(webiso: FastifyInstance, username?: string): Promise<number> {
+  const row = await webiso.webiso.store.db
+    .selectFrom('sessions')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .$if(username !== undefined, (query) => query.where('username', '=', username!))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
 }
 
 export interface DeliveryRow {
@@ -54,7 +65,7 @@ export interface SingleLogoutStack {
   /** the CAS-protected location (p3 virtual host): `http://127.0.0.1:PORT/secure/` */
   readonly apacheSecure: string;
   readonly clock: OffsetClock;
-  deliveries(): DeliveryRow[];
+  deliveries(): Promise<DeliveryRow[]>;
   /** Polls the outbox until `count` rows are delivered; a failed or stuck row fails with the rows. */
   waitForDeliveries(count: number, timeoutMs?: number): Promise<DeliveryRow[]>;
   close(): Promise<void>;
@@ -86,6 +97,7 @@ export async function startSingleLogoutStack({ users, demoSessionIdleSeconds }: 
       issuer: address.webisoUrl,
       dataDir,
       logLevel: 'silent',
+      store: testStoreConfig(dataDir),
       apps: [
         { id: 'demo', name: 'webiso demo app', returnUrls: [`${demoUrl}/webiso/callback`], flavors: ['basic', 'machineoruser'], logout: { backchannelUrl: `${demoUrl}/webiso/backchannel-logout` } },
         { id: 'apache', name: 'Apache test site', returnUrls: [], flavors: ['basic'], cas: { services: [apacheSecure], flavor: 'basic', singleLogout: true } },
@@ -94,7 +106,7 @@ export async function startSingleLogoutStack({ users, demoSessionIdleSeconds }: 
       logout: { sweepSeconds: 1, deliveryTimeoutSeconds: 2 },
     });
     webiso = await buildApp(config, { logger: false, now: clock.now });
-    for (const user of users) webiso.webiso.users.add(user.name, await hashPassword(user.password), [], new Date());
+    for (const user of users) await webiso.webiso.users.add(user.name, await hashPassword(user.password), [], new Date());
     await webiso.listen({ host: '127.0.0.1', port: address.port });
     demo = buildDemoApp({
       issuer: address.webisoUrl,
@@ -109,8 +121,8 @@ export async function startSingleLogoutStack({ users, demoSessionIdleSeconds }: 
     await close();
     throw error;
   }
-  const db = webiso.webiso.db;
-  const deliveries = () => db.prepare<[], DeliveryRow>('SELECT app_id, channel, status, reason, attempts, last_error FROM logout_deliveries ORDER BY id').all();
+  const db = webiso.webiso.store.db;
+  const deliveries = (): Promise<DeliveryRow[]> => db.selectFrom('logout_deliveries').select(['app_id', 'channel', 'status', 'reason', 'attempts', 'last_error']).orderBy('id').execute();
   return {
     webiso,
     demo,
@@ -123,7 +135,7 @@ export async function startSingleLogoutStack({ users, demoSessionIdleSeconds }: 
     async waitForDeliveries(count, timeoutMs = 8000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const rows = deliveries();
+        const rows = await deliveries();
         if (rows.filter((row) => row.status === 'delivered').length >= count) return rows;
         if (rows.some((row) => row.status !== 'delivered' && row.attempts > 0) || Date.now() > deadline) {
           throw new Error(`expected ${count} delivered logout deliveries, got ${JSON.stringify(rows)}\napache error log:\n${await apache.readErrorLog()}`);

@@ -3,18 +3,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
+import type { Kysely } from 'kysely';
 import { buildApp, type BuildAppOptions } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { WebisoConfig } from '../../src/config/schema.ts';
 import { hashPassword } from '../../src/verifiers/password-hash.ts';
+import { testStoreConfig } from './test-store.ts';
 
 export const ISSUER = 'https://login.example.edu';
 export const APP_RETURN = 'https://app.example.edu/webiso/callback';
 
-export function testConfig(overrides: Record<string, unknown> = {}, dataDir?: string): WebisoConfig {
+export function testConfig(overrides: Record<string, unknown> = {}, dataDir: string = mkdtempSync(join(tmpdir(), 'webiso-test-'))): WebisoConfig {
   return parseConfig({
     issuer: ISSUER,
-    dataDir: dataDir ?? mkdtempSync(join(tmpdir(), 'webiso-test-')),
+    dataDir,
+    // this pass's engine: an SQLite file in dataDir, or a PostgreSQL schema of its own (test/run.mjs)
+    store: testStoreConfig(dataDir),
     logLevel: 'silent',
     apps: [
       { id: 'app', name: 'Example App', returnUrls: [APP_RETURN, 'https://app.example.edu:8443/other/'], flavors: ['basic'] },
@@ -46,7 +50,7 @@ export async function createTestApp(options: { config?: WebisoConfig; users?: Ar
   const app = await buildApp(config, { logger: false, ...options });
   const now = new Date();
   for (const user of options.users ?? [{ name: 'alice', password: 'correct horse battery staple' }]) {
-    app.webiso.users.add(user.name, await hashPassword(user.password), user.roles ?? [], now);
+    await app.webiso.users.add(user.name, await hashPassword(user.password), user.roles ?? [], now);
   }
   return {
     app,
@@ -178,9 +182,15 @@ export function setCookieLines(response: LightMyRequestResponse): string[] {
   return Array.isArray(header) ? header : [String(header)];
 }
 
-export function countRows(app: FastifyInstance, table: 'sessions' | 'auth_events' | 'login_failures' | 'users' | 'signing_keys', where = '1 = 1', ...params: unknown[]): number {
-  app.webiso.audit.flush();
-  return app.webiso.db.prepare(`SELECT count(*) FROM ${table} WHERE ${where}`).pluck().get(...params) as number;
+/** Rows of a table whose columns equal `where` (every column given must match), after pending audit rows are written. */
+export async function countRows(app: FastifyInstance, table: 'sessions' | 'auth_events' | 'login_failures' | 'users' | 'signing_keys', where: Record<string, string | number> = {}): Promise<number> {
+  await app.webiso.audit.flush();
+  // one helper for several tables: the column names are the test's, checked by the query itself
+  const db = app.webiso.store.db as unknown as Kysely<Record<string, Record<string, unknown>>>;
+  let query = db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n'));
+  for (const [column, value] of Object.entries(where)) query = query.where(column, '=', value);
+  const row = await query.executeTakeFirst();
+  return Number(row?.n ?? 0);
 }
 
 export interface AuditRow {
@@ -195,9 +205,9 @@ export interface AuditRow {
 }
 
 /** The auth_events table, oldest first. */
-export function auditEvents(app: FastifyInstance): AuditRow[] {
-  app.webiso.audit.flush();
-  return app.webiso.db.prepare<[], AuditRow>('SELECT at, event, username, client_ip, app_id, flavor, verifier, detail FROM auth_events ORDER BY id').all();
+export async function auditEvents(app: FastifyInstance): Promise<AuditRow[]> {
+  await app.webiso.audit.flush();
+  return app.webiso.store.db.selectFrom('auth_events').select(['at', 'event', 'username', 'client_ip', 'app_id', 'flavor', 'verifier', 'detail']).orderBy('id').execute();
 }
 
 /** Verifies a grant the way an independent relying app would: only the published JWKS, everything pinned. */

@@ -54,7 +54,7 @@ describe('back-end faults under load', () => {
       assert.deepEqual([down.granted, down.other], [0, []], `while down: ${JSON.stringify(down)}`);
       assert.ok(down.unavailable > 0);
       assert.ok(after.granted > 0 && after.other.length === 0, `after the restart, without restarting webiso: ${JSON.stringify(after)}`);
-      assert.ok(t.app.webiso.audit.recent(500).some((event) => event.event === 'login.unavailable'));
+      assert.ok((await t.app.webiso.audit.recent(500)).some((event) => event.event === 'login.unavailable'));
     } finally {
       await t.close();
       await slapd.stop();

@@ -25,7 +25,7 @@ describe('logging in through webiso with real back-ends', () => {
     try {
       const good = await loginThroughForm(test.app, { username: 'alice', password: 'alice-password-1' });
       assert.ok(hiddenField(good.response.body, 'grant'), 'alice logs in against slapd');
-      const session = test.app.webiso.db.prepare('SELECT username, roles, verifier FROM sessions').get() as { username: string; roles: string; verifier: string };
+      const session = await test.app.webiso.store.db.selectFrom('sessions').select(['username', 'roles', 'verifier']).executeTakeFirstOrThrow();
       assert.deepEqual({ ...session, roles: JSON.parse(session.roles) }, { username: 'alice', roles: ['admin'], verifier: 'ldap' });
 
       const bad = await loginThroughForm(test.app, { username: 'alice', password: 'wrong-password' });
@@ -37,9 +37,9 @@ describe('logging in through webiso with real back-ends', () => {
       await slapd.stop();
       const down = await loginThroughForm(test.app, { username: 'alice', password: 'alice-password-1' });
       assert.equal(down.response.statusCode, 503);
-      assert.equal(test.app.webiso.audit.recent(1)[0]?.event, 'login.unavailable');
+      assert.equal((await test.app.webiso.audit.recent(1))[0]?.event, 'login.unavailable');
       // An outage is not a failed password: it must not eat into the account's throttle budget.
-      assert.equal(test.app.webiso.throttle.failuresSince('account', 'alice', 0), 1);
+      assert.equal(await test.app.webiso.throttle.failuresSince('account', 'alice', 0), 1);
     } finally {
       await test.close();
       await slapd.stop().catch(() => undefined);
@@ -61,8 +61,8 @@ describe('logging in through webiso with real back-ends', () => {
         const refused = await loginThroughForm(test.app, { username, password });
         assert.equal(refused.response.statusCode, 401, username);
       }
-      test.app.webiso.audit.flush();
-      const events = test.app.webiso.db.prepare("SELECT event, verifier FROM auth_events WHERE event LIKE 'login.%' ORDER BY id").all() as Array<{ event: string; verifier: string }>;
+      await test.app.webiso.audit.flush();
+      const events = await test.app.webiso.store.db.selectFrom('auth_events').select(['event', 'verifier']).where('event', 'like', 'login.%').orderBy('id').execute();
       assert.deepEqual(events.map((event) => event.event), ['login.success', 'login.success', 'login.failure', 'login.failure', 'login.failure']);
       assert.ok(events.every((event) => event.verifier === 'kerberos'));
     } finally {
