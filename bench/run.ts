@@ -1,22 +1,25 @@
 // `npm run bench`: every path webiso serves under load, each against two baselines measured in the
 // same run — (b) bare Fastify, (c) bare Fastify signing one JWS per request — plus grant verification
 // in webiso/client against raw crypto.verify, and password logins with the event loop watched; and
-// the SSO redirect with `webiso serve --workers 2` beside the signing limit in two processes.
+// the SSO redirect with `webiso serve --workers 2` beside the signing limit in two processes, and the
+// SSO redirect with the store on PostgreSQL.
 import { cpus } from 'node:os';
 import { checkBare, checkCas, checkMachinePath, checkSigning, checkSsoRedirect, type BareInfo, type SigningInfo, type SsoInfo, type WebisoInfo } from './checks.ts';
 import { autocannonCli, drive, ticketValidationDriver, type Measurement } from './load.ts';
 import { readSettings, runMicro, startServer, stop, type Settings } from './processes.ts';
+import { startPostgres, type PostgresServer } from '../test/support/postgres.ts';
 import { renderSummary, SCALING_WORKERS, TARGETS, writeReport, writeResultsJson, type BenchReport, type ClientVerification, type PasswordLogins } from './report.ts';
 
 const html = (cookie: string) => ({ accept: 'text/html', cookie });
 
-async function measureWebiso(settings: Settings, alg: 'EdDSA' | 'ES256', full: boolean) {
+async function measureWebiso(settings: Settings, alg: 'EdDSA' | 'ES256', full: boolean, postgres?: PostgresServer) {
   const profiling = settings.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${settings.cpuProfDir}`] : [];
-  const { child, info } = await startServer<WebisoInfo>('bench/servers/webiso-server.ts', { BENCH_ALG: alg }, profiling);
+  const store: Record<string, string> = postgres ? { BENCH_PG_URL: postgres.url, BENCH_PG_PASSWORD_FILE: postgres.passwordFile } : {};
+  const { child, info } = await startServer<WebisoInfo>('bench/servers/webiso-server.ts', { BENCH_ALG: alg, ...store }, profiling);
   try {
     await checkSsoRedirect(info);
     const measured: Record<string, Measurement> = {};
-    measured[`sso-${alg}`] = await drive(`SSO redirect (${alg})`, autocannonCli(settings, info.url + info.loginPath, html(info.cookie)));
+    measured[`sso-${alg}`] = await drive(`SSO redirect (${alg})${postgres ? ', PostgreSQL' : ''}`, autocannonCli(settings, info.url + info.loginPath, html(info.cookie)));
     if (full) {
       await checkMachinePath(info);
       await checkCas(info);
@@ -62,6 +65,9 @@ async function main(): Promise<void> {
   const eddsa = await measureWebiso(settings, 'EdDSA', true);
   const ssoWorkers = await measureWorkers(settings, SCALING_WORKERS);
   const es256 = await measureWebiso(settings, 'ES256', false);
+  // the same SSO redirect with the store on PostgreSQL (loopback, started from Debian's packages)
+  const postgres = await startPostgres();
+  const onPostgres = await measureWebiso(settings, 'EdDSA', false, postgres).finally(() => postgres.stop());
   const clientVerification = await runMicro<ClientVerification>('bench/micro/client-verify.ts', [String(settings.duration), 'EdDSA']);
   const passwordLogins = await runMicro<PasswordLogins>('bench/micro/password-logins.ts', [String(settings.duration)]);
   const at = (key: string, source: Record<string, Measurement>) => {
@@ -79,6 +85,7 @@ async function main(): Promise<void> {
     paths: [
       { measurement: at('sso-EdDSA', eddsa), signing: 'EdDSA', minOfSigning: TARGETS.ssoOfSigning },
       { measurement: at('sso-ES256', es256), signing: 'ES256', minOfSigning: TARGETS.ssoOfSigning },
+      { measurement: at('sso-EdDSA', onPostgres), signing: 'EdDSA', minOfSigning: TARGETS.ssoOfSigning },
       { measurement: at('machine', eddsa), signing: 'EdDSA', minOfSigning: TARGETS.machineOfSigning },
       { measurement: at('casLogin', eddsa), minOfBare: TARGETS.casOfBare },
       { measurement: at('casValidate', eddsa), minOfBare: TARGETS.casOfBare },

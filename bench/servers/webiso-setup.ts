@@ -15,6 +15,10 @@ export function benchConfig(dataDir: string, port: number): Record<string, unkno
     issuer: `http://${HOST}:${port}`,
     listen: { host: HOST, port },
     dataDir,
+    // BENCH_PG_URL: the same server on PostgreSQL (bench/run.ts starts one from Debian's packages)
+    ...(process.env.BENCH_PG_URL
+      ? { store: { kind: 'postgres', url: process.env.BENCH_PG_URL, passwordFile: process.env.BENCH_PG_PASSWORD_FILE, schema: `bench_${port}` } }
+      : {}),
     // warn, not info: per-request audit lines would measure the log sink rather than the server
     logLevel: 'warn',
     grant: { algorithm: grantAlgorithm },

@@ -21,10 +21,14 @@ const STORE_UNAVAILABLE: PublicError = {
   description: 'The login service cannot reach its database right now. Nothing was changed; please try again in a minute.',
 };
 
+const UNSTORABLE_TEXT: PublicError = { statusCode: 400, code: 'invalid_request', description: 'The request contains characters that cannot be stored (such as NUL).' };
+
 /** Fastify's own client errors (body too large, bad content type, malformed JSON) keep their 4xx. */
 function publicErrorFor(error: FastifyError | WebisoError): PublicError {
   if (error instanceof WebisoError) return error;
   if (isStoreUnavailable(error)) return STORE_UNAVAILABLE;
+  // PostgreSQL refuses NUL and invalid UTF-8 in text (22021, 22P05): the request's input, not our fault
+  if ((error as { code?: unknown }).code === '22021' || (error as { code?: unknown }).code === '22P05') return UNSTORABLE_TEXT;
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) {
     return { statusCode: status, code: 'invalid_request', description: 'The request could not be understood.' };

@@ -35,10 +35,13 @@ export type LoginAuditFields = Pick<AuthEvent, 'clientIp' | 'appId' | 'flavor' |
 export async function checkPassword(
   services: WebisoServices,
   request: FastifyRequest,
-  username: string,
+  typedUsername: string,
   password: string,
   audit: LoginAuditFields,
 ): Promise<PasswordCheck> {
+  // PostgreSQL text cannot hold NUL (SQLite can): no account has one, so it becomes U+FFFD before
+  // the throttle and the verifier look the name up, and the attempt fails like any unknown user.
+  const username = typedUsername.replaceAll('\u0000', '\uFFFD');
   const account = foldUsername(username).slice(0, MAX_USERNAME_LENGTH);
   if (await isThrottled(services, account, request.ip)) {
     services.audit.record({ event: 'login.throttled', username: account, ...audit }, request.log);

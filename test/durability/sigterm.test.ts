@@ -5,8 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { openAndMigrate } from '../../src/db/database.ts';
-import { FetchBrowser, formField, startServedWebiso, writeServedConfig } from '../support/served-webiso.ts';
+import { FetchBrowser, formField, openServedStore, startServedWebiso, writeServedConfig } from '../support/served-webiso.ts';
 
 const PASSWORD = 'a graceful passphrase';
 const RETURN = 'http://127.0.0.1:9/cb';
@@ -53,13 +52,18 @@ describe('durability: SIGTERM', () => {
     assert.match(server.output(), /"event":"server.stopping","signal":"SIGTERM"/);
     assert.match(server.output(), /"event":"server.stopped"/);
 
-    const db = openAndMigrate(join(dir, 'data'));
+    const store = await openServedStore(configPath);
     try {
-      assert.equal(db.prepare("SELECT count(*) FROM auth_events WHERE event = 'login.success'").pluck().get(), completed.length, 'every row flushed before the database closed');
-      assert.equal(db.prepare('SELECT count(*) FROM sessions').pluck().get(), completed.length);
-      assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+      const count = async (table: 'auth_events' | 'sessions') => {
+        let query = store.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n'));
+        if (table === 'auth_events') query = query.where('event', '=', 'login.success');
+        return Number((await query.executeTakeFirstOrThrow()).n);
+      };
+      assert.equal(await count('auth_events'), completed.length, 'every row flushed before the database closed');
+      assert.equal(await count('sessions'), completed.length);
+      if (store.sqlite) assert.equal(store.sqlite.pragma('integrity_check', { simple: true }), 'ok');
     } finally {
-      db.close();
+      await store.close();
     }
   });
 });
