@@ -9,6 +9,8 @@ import { parseConfig } from '../../src/config/load.ts';
 import type { WebisoConfig } from '../../src/config/schema.ts';
 import { hashPassword } from '../../src/verifiers/password-hash.ts';
 import { testStoreConfig } from './test-store.ts';
+import type { Selectable } from 'kysely';
+import type { Tables } from '../../src/store/tables.ts';
 
 export const ISSUER = 'https://login.example.edu';
 export const APP_RETURN = 'https://app.example.edu/webiso/callback';
@@ -193,16 +195,8 @@ export async function countRows(app: FastifyInstance, table: 'sessions' | 'auth_
   return Number(row?.n ?? 0);
 }
 
-export interface AuditRow {
-  at: string;
-  event: string;
-  username: string | null;
-  client_ip: string | null;
-  app_id: string | null;
-  flavor: string | null;
-  verifier: string | null;
-  detail: string | null;
-}
+/** An auth_events row as the tests read it (everything but the id). */
+export type AuditRow = Omit<Selectable<Tables['auth_events']>, 'id'>;
 
 /** The auth_events table, oldest first. */
 export async function auditEvents(app: FastifyInstance): Promise<AuditRow[]> {
