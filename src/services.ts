@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { ConfigError } from './config/load.ts';
+import { readSecretFile } from './config/load.ts';
 import type { WebisoConfig } from './config/schema.ts';
 import { createAuditLog, type AuditLog } from './audit/auth-events.ts';
 import { createTicketRepository, type TicketRepository } from './cas/ticket-repository.ts';
@@ -99,14 +98,6 @@ export function kerberosOptions(verifier: Extract<WebisoConfig['verifier'], { ki
     appendRealm: verifier.appendRealm,
     timeoutMs: verifier.timeoutSeconds * 1000,
   };
-}
-
-function readSecretFile(path: string, option: string): string {
-  try {
-    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
-  } catch (error) {
-    throw new ConfigError(`invalid configuration: ${option}: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-  }
 }
 
 /** Adds roles granted in webiso's own user_roles table to those a directory maps from groups. */

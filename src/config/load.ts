@@ -69,3 +69,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: Webi
   }
   return { config: parseConfig(applyEnvironment(raw, env), path), path };
 }
+
+/** A secret the config names by file (passwords, keys): its text without the final newline, or a ConfigError naming the option. */
+export function readSecretFile(path: string, option: string): string {
+  try {
+    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    throw new ConfigError(`invalid configuration: ${option}: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+}

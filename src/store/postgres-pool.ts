@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import pg from 'pg';
-import { ConfigError } from '../config/load.ts';
+import { readSecretFile } from '../config/load.ts';
 import type { PostgresStoreConfig } from './config-schema.ts';
 
 const INT8 = 20;
@@ -16,14 +15,6 @@ const types = {
     return pg.types.getTypeParser(oid, format);
   },
 };
-
-function readSecret(path: string, option: string): string {
-  try {
-    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
-  } catch (error) {
-    throw new ConfigError(`invalid configuration: ${option}: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-  }
-}
 
 /**
  * The URL's parts as separate settings: pg's own `connectionString` parsing would set the
@@ -48,8 +39,8 @@ export function createPostgresPool(config: PostgresStoreConfig): pg.Pool {
     ...(config.port === undefined ? {} : { port: config.port }),
     ...(config.database === undefined ? {} : { database: config.database }),
     ...(config.user === undefined ? {} : { user: config.user }),
-    ...(config.passwordFile === undefined ? {} : { password: readSecret(config.passwordFile, 'store.passwordFile') }),
-    ...(config.tls === undefined ? {} : { ssl: config.tls.caFile === undefined ? { rejectUnauthorized: true } : { rejectUnauthorized: true, ca: readSecret(config.tls.caFile, 'store.tls.caFile') } }),
+    ...(config.passwordFile === undefined ? {} : { password: readSecretFile(config.passwordFile, 'store.passwordFile') }),
+    ...(config.tls === undefined ? {} : { ssl: config.tls.caFile === undefined ? { rejectUnauthorized: true } : { rejectUnauthorized: true, ca: readSecretFile(config.tls.caFile, 'store.tls.caFile') } }),
     max: config.pool.max,
     connectionTimeoutMillis: Math.round(config.pool.connectionTimeoutSeconds * 1000),
     statement_timeout: Math.round(config.pool.statementTimeoutSeconds * 1000),
