@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { StoreConfig } from '../../src/store/config-schema.ts';
+import { storeSchema, type StoreConfig } from '../../src/store/config-schema.ts';
 
 /**
  * Which engine the suite runs on: test/run.mjs runs it once on SQLite (the default) and once on
@@ -32,11 +32,6 @@ export function testStoreConfig(dataDir: string, engine: TestEngine = testEngine
 }
 
 export function postgresStoreConfig(server: { url: string; passwordFile: string }, schema = `t_${randomBytes(6).toString('hex')}`): StoreConfig {
-  return {
-    kind: 'postgres',
-    url: server.url,
-    passwordFile: server.passwordFile,
-    schema,
-    pool: { max: 10, connectionTimeoutSeconds: 5, statementTimeoutSeconds: 15 },
-  };
+  // the schema's own defaults (pool size, timeouts), as a config file would get them
+  return storeSchema.parse({ kind: 'postgres', url: server.url, passwordFile: server.passwordFile, schema });
 }
