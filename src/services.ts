@@ -67,7 +67,7 @@ export function createVerifier(config: WebisoConfig, users: UsersRepository, now
   const verifier = config.verifier;
   switch (verifier.kind) {
     case 'local':
-      return createLocalVerifier({ users, now });
+      return createLocalVerifier({ users, now, maxConcurrentHashes: verifier.maxConcurrentHashes });
     case 'ldap':
       return withStoredRoles(
         createLdapVerifier({

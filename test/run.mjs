@@ -20,6 +20,7 @@ const ONE_PASS = [
   'test/durability/soak.test.ts',
   'test/store/',
   'test/config/load.test.ts',
+  'test/crypto/',
   'test/cli/read-password.test.ts',
   'test/http/constant-time.test.ts',
   'test/i18n/catalog.test.ts',

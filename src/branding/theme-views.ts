@@ -16,15 +16,23 @@ export function themedResolvePath(viewsDir: string, themeDir: string | undefined
     }
     throw new Error(`template ${path} is outside the views`);
   };
-  return (template: string, options?: { filepath?: string }): string => {
-    const file = template.endsWith('.eta') ? template : `${template}.eta`;
-    const base = options?.filepath ? dirname(logicalName(options.filepath)) : '.';
-    const name = normalize(join(base, file.replace(/^\/+/, '')));
-    if (name.startsWith('..') || isAbsolute(name)) throw new Error(`template ${template} is outside the views`);
+  const resolveName = (name: string): string => {
     for (const root of roots) {
       const candidate = join(root, name);
       if (existsSync(candidate)) return candidate;
     }
     return join(resolve(viewsDir), name);
+  };
+  // Templates are compiled once and cached (Eta's `cache: true`), so where a name resolves is too:
+  // a render then touches no file system (one existsSync per page was 2% of the SSO redirect).
+  const resolved = new Map<string, string>();
+  return (template: string, options?: { filepath?: string }): string => {
+    const file = template.endsWith('.eta') ? template : `${template}.eta`;
+    const base = options?.filepath ? dirname(logicalName(options.filepath)) : '.';
+    const name = normalize(join(base, file.replace(/^\/+/, '')));
+    if (name.startsWith('..') || isAbsolute(name)) throw new Error(`template ${template} is outside the views`);
+    let path = resolved.get(name);
+    if (path === undefined) resolved.set(name, (path = resolveName(name)));
+    return path;
   };
 }

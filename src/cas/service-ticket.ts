@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { randomToken } from '../crypto/random-token.ts';
 
 /**
  * Service tickets: `ST-` and 192 random bits in hex. CAS 3.0 §3.1.1 allows only A-Z a-z 0-9 and
@@ -10,7 +11,7 @@ export const MAX_TICKET_LENGTH = 256;
 export const TICKET_SHAPE = /^ST-[A-Za-z0-9-]{1,253}$/;
 
 export function newServiceTicket(): string {
-  return `${TICKET_PREFIX}${randomBytes(24).toString('hex')}`;
+  return `${TICKET_PREFIX}${randomToken(24, 'hex')}`;
 }
 
 /** Only this hash is stored: a copy of the database validates no ticket. */

@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CsrfError } from '../errors.ts';
 import { hmac, macEquals } from './hmac.ts';
+import { randomToken } from '../crypto/random-token.ts';
 
 /**
  * CSRF defence: a random per-browser value in a `__Host-` cookie, and forms carry an
@@ -16,7 +16,7 @@ export type CsrfPurpose = 'login' | 'logout' | 'admin' | 'confirm';
 export function browserBinding(request: FastifyRequest, reply: FastifyReply): string {
   const existing = request.cookies[CSRF_COOKIE];
   if (existing && /^[A-Za-z0-9_-]{22,64}$/.test(existing)) return existing;
-  const created = randomBytes(18).toString('base64url');
+  const created = randomToken(18);
   reply.setCookie(CSRF_COOKIE, created, { path: '/', secure: true, httpOnly: true, sameSite: 'lax' });
   return created;
 }

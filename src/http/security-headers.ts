@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import fp from 'fastify-plugin';
+import { randomToken } from '../crypto/random-token.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -40,7 +40,7 @@ export const securityHeaders = fp<SecurityHeadersOptions>(
     app.decorateReply('formActionOrigins', null as unknown as string[]);
     app.decorateReply('frameSrcOrigins', null as unknown as string[]);
     app.addHook('onRequest', async (request, reply) => {
-      request.cspNonce = randomBytes(16).toString('base64');
+      request.cspNonce = randomToken(16, 'base64');
       reply.formActionOrigins = [];
       reply.frameSrcOrigins = [];
     });

@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import type { Keystore } from '../keys/keystore.ts';
 import type { ResolvedGrantingRequest } from './granting-request.ts';
 import type { Subject } from './login-request.ts';
+import { randomToken } from '../crypto/random-token.ts';
 
 export const GRANT_TYP = 'webiso-grant+jwt';
 
@@ -34,7 +34,7 @@ function subjectClaims(subject: GrantSubject): Record<string, unknown> {
 
 export async function signGrant(input: SignGrantInput): Promise<IssuedGrant> {
   const signer = input.keystore.activeSigner('grant');
-  const jti = randomBytes(18).toString('base64url');
+  const jti = randomToken(18);
   const expiresAt = input.nowSeconds + input.lifetimeSeconds;
   // Registered claims last, so flavor-specific extras can never overwrite them.
   const token = signer.sign(

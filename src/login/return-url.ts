@@ -38,8 +38,21 @@ function pathIsUnder(candidatePath: string, registeredPath: string): boolean {
   return candidatePath.startsWith(prefix);
 }
 
+/** Registered URLs come from the config (validated at start-up): each is parsed once. */
+const parsedRegistered = new Map<string, URL>();
+
+function registeredUrl(registered: string): URL {
+  let url = parsedRegistered.get(registered);
+  if (url === undefined) {
+    // bounded anyway, should a caller ever pass something other than configured URLs
+    if (parsedRegistered.size >= 10_000) parsedRegistered.clear();
+    parsedRegistered.set(registered, (url = new URL(registered)));
+  }
+  return url;
+}
+
 export function returnUrlMatches(candidate: URL, registered: string): boolean {
-  const allowed = new URL(registered);
+  const allowed = registeredUrl(registered);
   return (
     candidate.protocol === allowed.protocol &&
     candidate.hostname === allowed.hostname &&

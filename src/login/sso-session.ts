@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createSessionsRepository, isExpired, type SsoSession } from '../db/sessions.ts';
 import { hmac } from '../http/hmac.ts';
@@ -7,6 +6,7 @@ import type { WebisoServices } from '../services.ts';
 import type { Queryable } from '../store/store.ts';
 import type { VerifiedUser } from '../verifiers/verifier.ts';
 import { nowSeconds } from '../services.ts';
+import { randomToken } from '../crypto/random-token.ts';
 
 /** The single-sign-on cookie: scoped to webiso's own host, a random id, backed by a session row. */
 export const SSO_COOKIE = '__Host-webiso_login';
@@ -66,8 +66,8 @@ export async function startSsoSession(
   user: VerifiedUser,
   lifetime: SessionLifetime = { idleSeconds: services.config.session.idleSeconds, absoluteSeconds: services.config.session.absoluteSeconds },
 ): Promise<{ readonly sid: string }> {
-  const id = randomBytes(32).toString('base64url');
-  const sid = randomBytes(18).toString('base64url');
+  const id = randomToken(32);
+  const sid = randomToken(18);
   const now = nowSeconds(services);
   const previous = await browserSessionRow(services, request);
   // the new row is inserted in endSessions' transaction, over that transaction (trx)

@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { XMLBuilder } from 'fast-xml-parser';
+import { randomToken } from '../crypto/random-token.ts';
 
 const xml = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', processEntities: true, suppressEmptyNode: false });
 
@@ -13,7 +13,7 @@ export function casLogoutRequestBody(ticket: string, nameId: string, now: Date):
     'samlp:LogoutRequest': {
       '@_xmlns:samlp': 'urn:oasis:names:tc:SAML:2.0:protocol',
       '@_xmlns:saml': 'urn:oasis:names:tc:SAML:2.0:assertion',
-      '@_ID': `LR-${randomBytes(16).toString('hex')}`,
+      '@_ID': `LR-${randomToken(16, 'hex')}`,
       '@_Version': '2.0',
       '@_IssueInstant': now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
       'saml:NameID': nameId,

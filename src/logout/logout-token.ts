@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import type { Keystore } from '../keys/keystore.ts';
+import { randomToken } from '../crypto/random-token.ts';
 
 /** OpenID Connect Back-Channel Logout 1.0's token type and event. */
 export const LOGOUT_TYP = 'logout+jwt';
@@ -31,7 +31,7 @@ export function signLogoutToken(keystore: Keystore, input: LogoutTokenInput): st
       aud: input.appId,
       iat: input.nowSeconds,
       exp: input.nowSeconds + LOGOUT_TOKEN_LIFETIME_SECONDS,
-      jti: randomBytes(18).toString('base64url'),
+      jti: randomToken(18),
       sid: input.sid,
       events: { [BACKCHANNEL_LOGOUT_EVENT]: {} },
     },

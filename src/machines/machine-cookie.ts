@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { randomToken } from '../crypto/random-token.ts';
 import type { FastifyReply } from 'fastify';
 import { compactVerify, decodeProtectedHeader, SignJWT } from 'jose';
 import { hasDuplicateMembers } from '../client/strict-json.ts';
@@ -53,7 +54,7 @@ export type MachineCookieCheck =
   | { readonly authentic: false; readonly reason: MachineCookieRejection; readonly claimedFqdn: string | undefined };
 
 export function newJti(): string {
-  return randomBytes(JTI_BYTES).toString('base64url');
+  return randomToken(JTI_BYTES);
 }
 
 /** Sightings store this, never the jti: the table must not become a list of live cookie ids. */

@@ -48,6 +48,21 @@ export function registeredNetworkOf(ip: string, networks: readonly string[]): st
  * IPv4 /24 or IPv6 /64 (configurable).
  */
 export function networkKey(ip: string, networks: readonly string[], prefixes: NetworkPrefixes): string {
+  // a pure function of its inputs, asked on every presentation with the same few: parsing them
+  // (ipaddr.js) was 4% of the machine path
+  const key = `${ip}|${prefixes.ipv4Prefix}|${prefixes.ipv6Prefix}|${networks.join(',')}`;
+  let network = networkKeys.get(key);
+  if (network === undefined) {
+    if (networkKeys.size >= NETWORK_KEY_MEMO) networkKeys.clear();
+    networkKeys.set(key, (network = computeNetworkKey(ip, networks, prefixes)));
+  }
+  return network;
+}
+
+const NETWORK_KEY_MEMO = 10_000;
+const networkKeys = new Map<string, string>();
+
+function computeNetworkKey(ip: string, networks: readonly string[], prefixes: NetworkPrefixes): string {
   const registered = registeredNetworkOf(ip, networks);
   if (registered) return registered;
   const address = parseClientIp(ip);

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { machineUser } from '../cas/released-identity.ts';
 import type { WebisoConfig } from '../config/schema.ts';
 import type { Keystore } from '../keys/keystore.ts';
@@ -6,6 +5,7 @@ import type { Delivery } from '../logout/deliveries-repository.ts';
 import { BACKCHANNEL_LOGOUT_EVENT, LOGOUT_TOKEN_LIFETIME_SECONDS, LOGOUT_TYP } from '../logout/logout-token.ts';
 import { opIssuer } from './issuer.ts';
 import { oidcKeyPurpose } from './keys.ts';
+import { randomToken } from '../crypto/random-token.ts';
 
 /**
  * An OpenID Connect Back-Channel Logout 1.0 token for an OIDC client, sent by webiso's outbox:
@@ -24,7 +24,7 @@ export function signOidcLogoutToken(keystore: Keystore, config: WebisoConfig, de
       aud: client.clientId,
       iat: nowSeconds,
       exp: nowSeconds + LOGOUT_TOKEN_LIFETIME_SECONDS,
-      jti: randomBytes(18).toString('base64url'),
+      jti: randomToken(18),
       sid: delivery.sid,
       ...(client.subjectType === 'public' || delivery.kind === 'machine' ? { sub } : {}),
       events: { [BACKCHANNEL_LOGOUT_EVENT]: {} },

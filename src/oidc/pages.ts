@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { Eta } from 'eta';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { VIEWS_DIR } from '../http/views.ts';
 import { LANGUAGE_COOKIE, negotiateLanguage } from '../i18n/languages.ts';
 import { i18nLocals } from '../i18n/view-locals.ts';
+import { randomToken } from '../crypto/random-token.ts';
 
 /**
  * Pages oidc-provider renders itself (outside Fastify's reply): the error page of a request that
@@ -24,7 +24,7 @@ function describe(out: { error?: string; error_description?: string }): string {
 }
 
 export async function renderProviderError(ctx: KoaContextWithOIDC, out: { error?: string; error_description?: string }): Promise<void> {
-  const nonce = randomBytes(16).toString('base64');
+  const nonce = randomToken(16, 'base64');
   const wantsHtml = (ctx.get('accept') || '').includes('text/html');
   const code = `oidc_${out.error ?? 'invalid_request'}`;
   ctx.set('Cache-Control', 'no-store');

@@ -5,8 +5,8 @@ import type { PasswordVerifier, VerifyOutcome } from './verifier.ts';
 export interface LocalVerifierOptions {
   readonly users: UsersRepository;
   readonly now: () => number;
-  /** concurrent argon2 computations; the rest queue */
-  readonly maxConcurrentHashes?: number;
+  /** concurrent argon2 computations; the rest queue (verifier.maxConcurrentHashes) */
+  readonly maxConcurrentHashes: number;
 }
 
 /**
@@ -14,7 +14,7 @@ export interface LocalVerifierOptions {
  * wrong password, so response time does not tell which usernames exist (the lookup itself is one
  * indexed query either way).
  */
-export function createLocalVerifier({ users, now, maxConcurrentHashes = 4 }: LocalVerifierOptions): PasswordVerifier {
+export function createLocalVerifier({ users, now, maxConcurrentHashes }: LocalVerifierOptions): PasswordVerifier {
   const limit = createConcurrencyLimit(maxConcurrentHashes);
   let decoyHash: Promise<string> | undefined;
   const decoy = () => (decoyHash ??= hashPassword('webiso-decoy-password-for-unknown-users'));

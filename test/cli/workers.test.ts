@@ -166,9 +166,11 @@ describe('webiso serve --workers 2: one port, one database, supervised', () => {
     let replacementReadyAt = Number.POSITIVE_INFINITY;
     const afterReady = () => results.filter((result) => result.ok && result.at > replacementReadyAt).length;
     const load = (async () => {
-      // one request at a time: at most the one in flight, or the one handed to the dying worker, can fail
+      // one request at a time: at most the one in flight, or the one handed to the dying worker, can fail.
+      // A connection handed to the dying worker hangs until its timeout; a short one keeps the
+      // window before the replacement is ready from being spent waiting on it.
       while (afterReady() < 20) {
-        const ok = await freshRequest(`${server.url}/healthz`, {}, 3000).then((answer) => answer.status === 200, () => false);
+        const ok = await freshRequest(`${server.url}/healthz`, {}, 750).then((answer) => answer.status === 200, () => false);
         results.push({ at: Date.now(), ok });
       }
     })();

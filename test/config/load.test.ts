@@ -1,7 +1,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildApp } from '../../src/app.ts';
 import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.ts';
@@ -66,9 +66,15 @@ describe('configuration validation', () => {
     assert.equal(config.throttle.maxFailuresPerAccount, 10);
     assert.equal(config.throttle.windowSeconds, 900);
     assert.deepEqual(config.trustedProxies, []);
-    assert.equal(config.verifier.kind, 'local');
+    assert.deepEqual(config.verifier, { kind: 'local', maxConcurrentHashes: Math.max(1, availableParallelism() - 1) });
     assert.deepEqual(config.apps[0]!.flavors, ['basic']);
     assert.equal(config.listen.port, 8080);
+  });
+
+  it('caps argon2 at 1 – 64 computations at once, naming verifier.maxConcurrentHashes', () => {
+    assert.deepEqual(parseConfig({ ...MINIMAL, verifier: { kind: 'local', maxConcurrentHashes: 3 } }).verifier, { kind: 'local', maxConcurrentHashes: 3 });
+    refused({ ...MINIMAL, verifier: { kind: 'local', maxConcurrentHashes: 0 } }, 'verifier.maxConcurrentHashes');
+    refused({ ...MINIMAL, verifier: { kind: 'local', maxConcurrentHashes: 65 } }, 'verifier.maxConcurrentHashes');
   });
 
   it('names the exact option path of a bad return URL', () => {

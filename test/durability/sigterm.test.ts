@@ -11,6 +11,16 @@ const PASSWORD = 'a graceful passphrase';
 const RETURN = 'http://127.0.0.1:9/cb';
 const LOGINS = 40;
 
+/** Resolves once the server has logged `count` POST /login requests as received. */
+async function waitForPosts(output: () => string, count: number): Promise<void> {
+  const received = () => output().split('\n').filter((line) => line.includes('"msg":"incoming request"') && line.includes('"method":"POST"') && line.includes('"path":"/login"')).length;
+  const deadline = Date.now() + 20_000;
+  while (received() < count) {
+    if (Date.now() > deadline) throw new Error(`the server read ${received()} of ${count} posts:\n${output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 describe('durability: SIGTERM', () => {
   const dir = mkdtempSync(join(tmpdir(), 'webiso-sigterm-'));
   let child: ChildProcess | undefined;
@@ -21,7 +31,8 @@ describe('durability: SIGTERM', () => {
 
   it('stops accepting, lets in-flight logins finish, flushes, closes the database and exits 0', async () => {
     const users = Array.from({ length: LOGINS }, (_, i) => `user${i}`);
-    const configPath = await writeServedConfig(dir, ['apps:', `  - { id: app, name: App, returnUrls: ['${RETURN}'] }`], users, PASSWORD);
+    // 4 hashes at a time whatever the cores, so the 40 logins take ten rounds on any machine
+    const configPath = await writeServedConfig(dir, ['verifier: { kind: local, maxConcurrentHashes: 4 }', 'apps:', `  - { id: app, name: App, returnUrls: ['${RETURN}'] }`], users, PASSWORD);
     const server = await startServedWebiso(configPath);
     child = server.child;
     const loginPath = `/login?${new URLSearchParams({ appid: 'app', return: RETURN, nonce: 'n-term' })}`;
@@ -33,8 +44,10 @@ describe('durability: SIGTERM', () => {
     }));
     // argon2 runs at most 4 at a time: most of these are still queued when SIGTERM lands
     const inFlight = browsers.map(({ browser, user, fields }) => browser.post('/login', { ...fields, username: user, password: PASSWORD }));
-    // the signal comes when the first login has completed: 40 hashes 4 at a time take ten rounds,
-    // so most are still queued or hashing, and every post has long been read
+    // the signal comes once the server has read every post (its "incoming request" lines: a request
+    // still in the socket buffer is on an idle connection, which closing resets) and the first login
+    // has completed: 40 hashes 4 at a time take ten rounds, so most are still queued or hashing
+    await waitForPosts(server.output, LOGINS);
     await Promise.race(inFlight);
     const exited = once(server.child, 'exit');
     const signalledAt = Date.now();
