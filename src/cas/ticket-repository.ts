@@ -1,4 +1,5 @@
-import type { Selectable } from 'kysely';
+import type { Insertable, Selectable } from 'kysely';
+import { prepareQuery, type Param } from '../store/prepared-query.ts';
 import type { Subject } from '../login/login-request.ts';
 import type { Queryable } from '../store/store.ts';
 import type { Tables } from '../store/tables.ts';
@@ -39,31 +40,41 @@ function toTicket(row: TicketRow): StoredTicket {
   };
 }
 
+// one of each per ticket round trip: compiled once (src/store/prepared-query.ts)
+const insertTicket = prepareQuery((db, param: Param<Required<Insertable<Tables['cas_tickets']>>>) =>
+  db.insertInto('cas_tickets').values({
+    id_hash: param('id_hash'),
+    app_id: param('app_id'),
+    service: param('service'),
+    subject: param('subject'),
+    flavor: param('flavor'),
+    from_new_login: param('from_new_login'),
+    sid: param('sid'),
+    created_at: param('created_at'),
+    expires_at: param('expires_at'),
+  }),
+);
+const consumeTicket = prepareQuery((db, param: Param<{ idHash: string }>) =>
+  db.deleteFrom('cas_tickets').where('id_hash', '=', param('idHash')).returning(['app_id', 'service', 'subject', 'flavor', 'from_new_login', 'sid', 'created_at', 'expires_at']),
+);
+
 export function createTicketRepository(db: Queryable): TicketRepository {
   return {
     async save(idHash, ticket) {
-      await db
-        .insertInto('cas_tickets')
-        .values({
-          id_hash: idHash,
-          app_id: ticket.appId,
-          service: ticket.service,
-          subject: JSON.stringify(ticket.subject),
-          flavor: ticket.flavor,
-          from_new_login: ticket.fromNewLogin ? 1 : 0,
-          sid: ticket.sid,
-          created_at: ticket.createdAt,
-          expires_at: ticket.expiresAt,
-        })
-        .execute();
+      await insertTicket(db, {
+        id_hash: idHash,
+        app_id: ticket.appId,
+        service: ticket.service,
+        subject: JSON.stringify(ticket.subject),
+        flavor: ticket.flavor,
+        from_new_login: ticket.fromNewLogin ? 1 : 0,
+        sid: ticket.sid,
+        created_at: ticket.createdAt,
+        expires_at: ticket.expiresAt,
+      });
     },
     async consume(idHash) {
-      // DELETE … RETURNING: the row comes back to exactly one statement, whatever the engine
-      const row = await db
-        .deleteFrom('cas_tickets')
-        .where('id_hash', '=', idHash)
-        .returning(['app_id', 'service', 'subject', 'flavor', 'from_new_login', 'sid', 'created_at', 'expires_at'])
-        .executeTakeFirst();
+      const [row] = (await consumeTicket(db, { idHash })).rows;
       return row ? toTicket(row) : undefined;
     },
     async purgeExpired(nowSeconds) {

@@ -1,3 +1,4 @@
+import { adoptEngine } from '../store/prepared-query.ts';
 import type { Queryable } from '../store/store.ts';
 
 /**
@@ -6,5 +7,5 @@ import type { Queryable } from '../store/store.ts';
  * own and still take part in a caller's larger transaction.
  */
 export function atomically<T>(db: Queryable, work: (trx: Queryable) => Promise<T>): Promise<T> {
-  return db.isTransaction ? work(db) : db.transaction().execute(work);
+  return db.isTransaction ? work(db) : db.transaction().execute((trx) => work(adoptEngine(trx, db)));
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Selectable } from 'kysely';
+import { prepareQuery, type Param } from '../store/prepared-query.ts';
 import type { Queryable } from '../store/store.ts';
 import type { Tables } from '../store/tables.ts';
 
@@ -56,6 +57,9 @@ function toSession(row: SessionDbRow): SsoSession {
 
 export type SessionsRepository = ReturnType<typeof createSessionsRepository>;
 
+/** Every SSO redirect and CAS login reads its session: compiled once (src/store/prepared-query.ts). */
+const findByIdHash = prepareQuery((db, param: Param<{ idHash: string }>) => db.selectFrom('sessions').selectAll().where('id_hash', '=', param('idHash')));
+
 export function isExpired(session: SsoSession, nowSeconds: number): boolean {
   return session.absoluteExpiresAt <= nowSeconds || session.lastSeenAt + session.idleSeconds <= nowSeconds;
 }
@@ -88,7 +92,7 @@ export function createSessionsRepository(db: Queryable) {
     },
     /** The session row for a cookie value, live or expired (the caller decides; see loadSsoSession). */
     async find(id: string): Promise<SsoSession | undefined> {
-      const row = await db.selectFrom('sessions').selectAll().where('id_hash', '=', hashSessionId(id)).executeTakeFirst();
+      const [row] = (await findByIdHash(db, { idHash: hashSessionId(id) })).rows;
       return row ? toSession(row) : undefined;
     },
     async touch(idHash: string, nowSeconds: number): Promise<void> {

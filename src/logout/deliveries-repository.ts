@@ -1,4 +1,5 @@
 import type { Selectable } from 'kysely';
+import { atomically } from '../db/atomically.ts';
 import type { Queryable } from '../store/store.ts';
 import type { Tables } from '../store/tables.ts';
 
@@ -117,8 +118,7 @@ export function createDeliveriesRepository(db: Queryable) {
      * one host only (one IMMEDIATE transaction on SQLite; on PostgreSQL row locks and the UPDATE's re-check).
      */
     async claimDue(nowSeconds: number, limit: number, leaseUntil: number, options: ClaimOptions): Promise<Delivery[]> {
-      const work = (trx: Queryable) => claim(trx, nowSeconds, limit, leaseUntil, options);
-      return db.isTransaction ? work(db) : db.transaction().execute(work);
+      return atomically(db, (trx) => claim(trx, nowSeconds, limit, leaseUntil, options));
     },
     async markDelivered(id: number, nowSeconds: number): Promise<void> {
       await db

@@ -1,4 +1,5 @@
 import type { Selectable } from 'kysely';
+import { prepareQuery, type Param } from '../store/prepared-query.ts';
 import type { Queryable, StoreKind } from '../store/store.ts';
 import type { Tables } from '../store/tables.ts';
 
@@ -110,6 +111,11 @@ export const toEvent = (row: EventDbRow): MachineEvent => ({
 
 export type MachinesRepository = ReturnType<typeof createMachinesRepository>;
 
+// read by every presentation: compiled once (src/store/prepared-query.ts)
+const findMachine = prepareQuery((db, param: Param<{ fqdn: string }>) => db.selectFrom('machines').selectAll().where('fqdn', '=', param('fqdn')));
+const findMachineLocked = prepareQuery((db, param: Param<{ fqdn: string }>) => db.selectFrom('machines').selectAll().where('fqdn', '=', param('fqdn')).forNoKeyUpdate());
+const findSetting = prepareQuery((db, param: Param<{ name: string }>) => db.selectFrom('machine_settings').select('value').where('name', '=', param('name')));
+
 /**
  * The version table, its append-only history and the global settings. `db` is the store's
  * connection or a caller's transaction; `kind` decides the one engine-specific detail, the row
@@ -149,8 +155,7 @@ export function createMachinesRepository(db: Queryable, kind: StoreKind) {
      * before they write take it first, so under READ COMMITTED they see each other's rows.
      */
     async findForUpdate(fqdn: string): Promise<Machine | undefined> {
-      const query = db.selectFrom('machines').selectAll().where('fqdn', '=', fqdn);
-      const row = await (kind === 'postgres' ? query.forNoKeyUpdate() : query).executeTakeFirst();
+      const [row] = (await (kind === 'postgres' ? findMachineLocked : findMachine)(db, { fqdn })).rows;
       return row ? toMachine(row) : undefined;
     },
     async list(): Promise<MachineListEntry[]> {
@@ -219,7 +224,7 @@ export function createMachinesRepository(db: Queryable, kind: StoreKind) {
       return rows.map(toEvent);
     },
     async setting(name: string): Promise<string | undefined> {
-      const row = await db.selectFrom('machine_settings').select('value').where('name', '=', name).executeTakeFirst();
+      const [row] = (await findSetting(db, { name })).rows;
       return row?.value;
     },
     /**

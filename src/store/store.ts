@@ -4,6 +4,7 @@ import type pg from 'pg';
 import { migrate, openDatabase, type Db } from '../db/database.ts';
 import type { StoreConfig } from './config-schema.ts';
 import { migratePostgres } from './migrate-postgres.ts';
+import { adoptEngine, registerEngine } from './prepared-query.ts';
 import { createPostgresPool } from './postgres-pool.ts';
 import { WebisoSqliteDialect } from './sqlite-dialect.ts';
 import type { Tables } from './tables.ts';
@@ -32,10 +33,12 @@ export interface Store {
 
 function wrap(kind: StoreKind, db: Kysely<Tables>, handles: { sqlite?: Db; pool?: pg.Pool }): Store {
   let closed = false;
+  // prepared queries (src/store/prepared-query.ts) bind to the compiled text of this engine
+  registerEngine(db, kind);
   return {
     kind,
     db,
-    transaction: (work) => db.transaction().execute(work),
+    transaction: (work) => db.transaction().execute((trx) => work(adoptEngine(trx, db))),
     sqlite: handles.sqlite,
     pool: handles.pool,
     async close() {
