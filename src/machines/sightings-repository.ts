@@ -120,9 +120,10 @@ const upsertSummary = prepareQuery((db, param: Param<SummaryParams>) =>
  */
 const latestAccepted = prepareQuery((db, param: Param<{ fqdn: string; jtiHash: string }>) => {
   const columns = ['at', 'client_ip', 'network'] as const;
-  const ofMachine = db.selectFrom('machine_sightings').select(columns).select(sql.lit(0).as('of_cookie')).where('fqdn', '=', param('fqdn')).where('outcome', '=', 'accepted').orderBy('id', 'desc').limit(1);
-  const ofCookie = db.selectFrom('machine_sightings').select(columns).select(sql.lit(1).as('of_cookie')).where('jti_hash', '=', param('jtiHash')).where('outcome', '=', 'accepted').orderBy('id', 'desc').limit(1);
-  // each side in a derived table: neither engine takes ORDER BY … LIMIT inside a bare UNION arm
+  const ofMachine = db.selectFrom('machine_sightings').select(columns).select(sql.lit(0).as('of_cookie')).where('fqdn', '=', param('fqdn')).where('outcome', '=', 'accepted').orderBy('id', 'desc').limit(sql.lit(1));
+  const ofCookie = db.selectFrom('machine_sightings').select(columns).select(sql.lit(1).as('of_cookie')).where('jti_hash', '=', param('jtiHash')).where('outcome', '=', 'accepted').orderBy('id', 'desc').limit(sql.lit(1));
+  // each side in a derived table: neither engine takes ORDER BY … LIMIT inside a bare UNION arm;
+  // LIMIT as a literal: SQLite plans `LIMIT ?` without the early stop (62 µs per call instead of 10)
   return db.selectFrom(ofMachine.as('m')).selectAll().unionAll(db.selectFrom(ofCookie.as('c')).selectAll());
 });
 
