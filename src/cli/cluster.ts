@@ -5,6 +5,7 @@ import { loadConfig } from '../config/load.ts';
 import type { WebisoConfig } from '../config/schema.ts';
 import { getOrCreateSecret } from '../db/secrets.ts';
 import { loggerOptions } from '../logger.ts';
+import { createMetricsAggregator } from '../ops/cluster-metrics.ts';
 import { openStore } from '../store/store.ts';
 import { startDemo } from './demo-app.ts';
 import { CliError } from './errors.ts';
@@ -96,8 +97,12 @@ class Supervisor {
     this.fork();
   }
 
+  // a scrape reaching any worker sums the ready ones (src/ops/cluster-metrics.ts)
+  private readonly attachMetrics = createMetricsAggregator(() => [...this.ready].flatMap((id) => this.live.get(id) ?? []));
+
   private fork(): void {
     const worker = cluster.fork({ [WORKER_ENV]: '1' });
+    this.attachMetrics(worker);
     const pid = worker.process.pid;
     this.live.set(worker.id, worker);
     this.setup.log.info({ event: 'worker.started', worker: worker.id, workerPid: pid }, `worker ${worker.id} started (pid ${pid})`);

@@ -3,6 +3,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Logger } from 'pino';
 import { loadConfig } from '../config/load.ts';
 import { getOrCreateSecret } from '../db/secrets.ts';
+import { joinClusterMetrics } from '../ops/cluster-metrics.ts';
 import { startServer, type RunningServer } from '../server.ts';
 import { isOurWorker, superviseWorkers, workerCount, WORKER_READY, type WorkerReady } from './cluster.ts';
 import { startDemo } from './demo-app.ts';
@@ -79,6 +80,8 @@ async function serveAsWorker(id: number): Promise<void> {
     if (stopSignal) return stop(server, stopSignal);
     // once, not once per worker: replacements (higher ids) and the others stay quiet
     if (id === 1) await warnWithoutAccounts(server);
+    // /metrics answers for the whole cluster: the primary sums every worker's figures
+    server.app.webiso.metrics.scrapeWith(joinClusterMetrics(server.app.webiso.metrics.registries));
     const ready: WorkerReady = { type: WORKER_READY, url: server.url };
     process.send?.(ready);
   } catch (error) {

@@ -20,7 +20,12 @@ export interface WebisoMetrics {
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
   /** label values that come from requests are folded onto these bounded sets */
   readonly appIds: ReadonlySet<string>;
+  /** this app's registry and the process's: what a scrape of this process shows */
+  readonly registries: () => readonly Registry[];
+  /** the text `/metrics` answers: this process's figures, or with `--workers N` the whole cluster's (scrapeWith) */
   render(): Promise<string>;
+  /** `webiso serve --workers N`: scrapes go to the primary, which sums every worker's figures (src/ops/cluster-metrics.ts) */
+  scrapeWith(scrape: () => Promise<string>): void;
   readonly contentType: string;
 }
 
@@ -44,6 +49,7 @@ export function createMetrics(appIds: readonly string[]): WebisoMetrics {
   const registers = [new Registry()];
   const [registry] = registers as [Registry];
   const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) => new Counter<L>({ name, help, labelNames, registers });
+  let scrape = async () => (await registry.metrics()) + (await sharedProcessRegistry().metrics());
   return {
     auditEvents: counter('webiso_audit_events_total', 'Audit events recorded, by event name', ['event']),
     logins: counter('webiso_logins_total', 'Login attempts by outcome (success, sso, failure, throttled, unavailable, passive_failed) and flavor', ['outcome', 'flavor']),
@@ -70,8 +76,10 @@ export function createMetrics(appIds: readonly string[]): WebisoMetrics {
     }),
     appIds: new Set(appIds),
     contentType: registry.contentType,
-    async render() {
-      return (await registry.metrics()) + (await sharedProcessRegistry().metrics());
+    registries: () => [registry, sharedProcessRegistry()],
+    render: () => scrape(),
+    scrapeWith(clusterScrape) {
+      scrape = clusterScrape;
     },
   };
 }

@@ -35,7 +35,15 @@ export const opsRoutes = fp(
           request.log.warn({ event: 'ops.metrics_refused' }, 'ops.metrics_refused');
           return reply.code(403).send({ error: 'forbidden' });
         }
-        return reply.type(services.metrics.contentType).send(await services.metrics.render());
+        let text: string;
+        try {
+          text = await services.metrics.render();
+        } catch (error) {
+          // --workers N: the primary did not answer (src/ops/cluster-metrics.ts); a failed scrape, not a 500
+          request.log.warn({ event: 'ops.metrics_unavailable', err: { message: (error as Error).message } }, 'ops.metrics_unavailable');
+          return reply.code(503).header('retry-after', '5').send({ error: 'temporarily_unavailable' });
+        }
+        return reply.type(services.metrics.contentType).send(text);
       });
     }
 

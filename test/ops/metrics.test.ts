@@ -38,6 +38,19 @@ describe('GET /metrics: access', () => {
     assert.match(response.body, /^nodejs_eventloop_lag_p99_seconds /m, 'event-loop delay from the process registry');
   });
 
+  it('answers 503 JSON, not a 500, when the scrape it delegates to (the primary, with --workers) fails', async () => {
+    const app = await createTestApp();
+    try {
+      app.app.webiso.metrics.scrapeWith(() => Promise.reject(new Error('the primary did not answer the metrics scrape in time')));
+      const response = await scrape(app.app);
+      assert.equal(response.statusCode, 503);
+      assert.deepEqual(response.json(), { error: 'temporarily_unavailable' });
+      assert.equal(response.headers['retry-after'], '5');
+    } finally {
+      await app.close();
+    }
+  });
+
   it('refuses any other address, and a loopback connection carrying a forwarding header (a local proxy)', async () => {
     const remote = await t.app.inject({ method: 'GET', url: '/metrics', remoteAddress: '203.0.113.9' });
     assert.equal(remote.statusCode, 403);
