@@ -6,7 +6,7 @@ import { brandingRoutes, loadBranding } from '../branding/branding.ts';
 import { themedResolvePath } from '../branding/theme-views.ts';
 import { LANGUAGE_COOKIE, negotiateLanguage } from '../i18n/languages.ts';
 import { languageRoutes } from '../i18n/routes.ts';
-import { i18nLocals } from '../i18n/view-locals.ts';
+import { pageLocals } from '../i18n/view-locals.ts';
 
 export const VIEWS_DIR = join(PACKAGE_ROOT, 'views');
 
@@ -33,8 +33,8 @@ export const views = fp(
       const { request } = this;
       const lang = negotiateLanguage(request.headers['accept-language'], request.cookies?.[LANGUAGE_COOKIE]);
       // the switcher comes back to this page; not to a POST's URL, nor to a refused request's (an error page never echoes it)
-      const i18n = i18nLocals(lang, request.method === 'GET' && statusCode < 400 ? request.url : '/');
-      const html = eta.render(`./${name}`, { ...data, ...i18n, cspNonce: request.cspNonce, branding: branding.view });
+      const next = request.method === 'GET' && statusCode < 400 ? request.url : '/';
+      const html = eta.render(`./${name}`, pageLocals(lang, next, { ...data, cspNonce: request.cspNonce, branding: branding.view }));
       return this.code(statusCode).type('text/html; charset=utf-8').send(html);
     });
   },

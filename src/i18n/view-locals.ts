@@ -14,13 +14,34 @@ export interface LanguageLink {
  * helpers) to pass to an include that receives only part of `it`.
  */
 export function i18nLocals(lang: Language, next = '/') {
+  return { ...helpersOf(lang), languages: languageLinks(lang, next) };
+}
+
+type Helpers = ReturnType<typeof createHelpers>;
+
+function createHelpers(lang: Language) {
   const tr: Translator = translator(lang);
   const i18n = { lang, t: tr.t, th: tr.th, tr: tr.tr, errorText: tr.errorText, date: tr.date, relative: tr.relative, num: tr.num, label: tr.label };
-  const languages: LanguageLink[] = LANGUAGES.map((code) => ({
-    code,
-    name: LANGUAGE_NAMES[code],
-    href: `/language?lang=${code}&next=${encodeURIComponent(next)}`,
-    current: code === lang,
-  }));
-  return { ...i18n, i18n, languages };
+  return Object.freeze({ ...i18n, i18n: Object.freeze(i18n) });
+}
+
+const helpers = new Map<Language, Helpers>();
+
+function helpersOf(lang: Language): Helpers {
+  let found = helpers.get(lang);
+  if (!found) helpers.set(lang, (found = createHelpers(lang)));
+  return found;
+}
+
+function languageLinks(lang: Language, next: string): LanguageLink[] {
+  return LANGUAGES.map((code) => ({ code, name: LANGUAGE_NAMES[code], href: `/language?lang=${code}&next=${encodeURIComponent(next)}`, current: code === lang }));
+}
+
+/**
+ * A page's template data (src/http/views.ts): the language's helpers (made once per language),
+ * then the page's own fields, then the switcher's links. Own properties, not a prototype: Eta
+ * spreads `it` into the layout, which would drop inherited ones.
+ */
+export function pageLocals(lang: Language, next: string, fields: Record<string, unknown>): Record<string, unknown> {
+  return Object.assign({}, fields, helpersOf(lang), { languages: languageLinks(lang, next) });
 }
