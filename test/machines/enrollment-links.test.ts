@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { runCli } from '../../src/cli/main.ts';
-import { MIGRATIONS_DIR, migrate, openDatabase } from '../../src/db/database.ts';
+import { migratedUpTo } from '../support/partial-migrations.ts';
 import { CookieJar, HTML, hiddenField } from '../support/webiso.ts';
 import { ADMIN, addMachine, adminLogin, adminPage, adminPost, createMachineTestApp, eventsOf, FORM, KIOSK, postForm, type MachineTestApp } from '../support/machines.ts';
 
@@ -205,21 +205,14 @@ describe('migration 004 on a database that already holds several pending links p
   it('keeps the newest pending link of each machine, cancels the rest and records it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'webiso-migration-004-'));
     try {
-      const migrations = join(dir, 'migrations');
-      mkdirSync(migrations);
-      const copy = (keep: (version: number) => boolean) => {
-        for (const name of readdirSync(MIGRATIONS_DIR).filter((file) => keep(Number.parseInt(file, 10)))) copyFileSync(join(MIGRATIONS_DIR, name), join(migrations, name));
-      };
-      copy((version) => version < 4);
-      const db = openDatabase(join(dir, 'webiso.db'));
-      migrate(db, migrations);
+      const upgrade = migratedUpTo(dir, 4);
+      const { db } = upgrade;
       const future = Math.floor(Date.now() / 1000) + 600;
       db.prepare("INSERT INTO machines (fqdn, set_by, set_at, created_by, created_at) VALUES (?, 'x', 1, 'x', 1)").run(KIOSK);
       const link = db.prepare("INSERT INTO machine_enrollments (code_hash, fqdn, lifetime_days, created_by, created_at, expires_at) VALUES (?, ?, 30, 'x', ?, ?)");
       link.run('old-link', KIOSK, 100, future);
       link.run('new-link', KIOSK, 200, future);
-      copy((version) => version === 4);
-      assert.deepEqual(migrate(db, migrations), ['004_enrollment_links.sql']);
+      assert.deepEqual(upgrade.apply(), ['004_enrollment_links.sql']);
       const rows = db.prepare('SELECT code_hash, cancelled_by FROM machine_enrollments ORDER BY created_at').all();
       assert.deepEqual(rows, [{ code_hash: 'old-link', cancelled_by: 'migration 004' }, { code_hash: 'new-link', cancelled_by: null }]);
       const events = db.prepare("SELECT action, reason, detail FROM machine_events WHERE fqdn = ?").all(KIOSK);

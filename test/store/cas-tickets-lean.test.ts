@@ -2,33 +2,26 @@
 // ticket survives the rebuild and still validates once, the table is one B-tree (WITHOUT ROWID),
 // and the expired ones are still purged without the index.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Kysely } from 'kysely';
 import { createTicketRepository } from '../../src/cas/ticket-repository.ts';
-import { migrate, MIGRATIONS_DIR, openDatabase } from '../../src/db/database.ts';
 import { WebisoSqliteDialect } from '../../src/store/sqlite-dialect.ts';
 import type { Tables } from '../../src/store/tables.ts';
+import { migratedUpTo } from '../support/partial-migrations.ts';
 
 describe('SQLite migration 009: lean cas_tickets', () => {
   it('keeps every ticket through the rebuild; a kept ticket is consumed once, an expired one purged', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'webiso-009-'));
     try {
-      const migrations = join(dir, 'migrations');
-      mkdirSync(migrations);
-      const copy = (keep: (version: number) => boolean) => {
-        for (const name of readdirSync(MIGRATIONS_DIR).filter((file) => keep(Number.parseInt(file, 10)))) copyFileSync(join(MIGRATIONS_DIR, name), join(migrations, name));
-      };
-      copy((version) => version < 9);
-      const db = openDatabase(join(dir, 'webiso.db'));
-      migrate(db, migrations);
+      const upgrade = migratedUpTo(dir, 9);
+      const { db } = upgrade;
       const insert = db.prepare("INSERT INTO cas_tickets (id_hash, app_id, service, subject, flavor, from_new_login, created_at, expires_at, sid) VALUES (?, 'app', 'https://app.example.edu/', '{\"kind\":\"user\",\"username\":\"alice\",\"authTime\":1,\"amr\":[\"pwd\"],\"roles\":[]}', 'basic', 1, 100, ?, 'sid-1')");
       insert.run('live', 10_000);
       insert.run('expired', 200);
-      copy((version) => version === 9);
-      assert.deepEqual(migrate(db, migrations), ['009_cas_tickets_lean.sql']);
+      assert.deepEqual(upgrade.apply(), ['009_cas_tickets_lean.sql']);
       const table = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'cas_tickets'").pluck().get() as string;
       assert.match(table, /WITHOUT ROWID/);
       assert.deepEqual(db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'cas_tickets' AND sql IS NOT NULL").all(), [], 'no expiry index');
