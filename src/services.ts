@@ -15,6 +15,7 @@ import { createMachineServices, ensureMachineKey, type MachineServices } from '.
 import { createKerberosVerifier } from './verifiers/kerberos.ts';
 import { createLdapVerifier } from './verifiers/ldap.ts';
 import { createLocalVerifier } from './verifiers/local.ts';
+import { defaultHashConcurrency } from './verifiers/hash-concurrency.ts';
 import type { PasswordVerifier } from './verifiers/verifier.ts';
 import { countAuthEvent, countingPresenter, timedVerifier } from './ops/metric-feeds.ts';
 import { createMetrics, type WebisoMetrics } from './ops/metrics.ts';
@@ -67,7 +68,7 @@ export function createVerifier(config: WebisoConfig, users: UsersRepository, now
   const verifier = config.verifier;
   switch (verifier.kind) {
     case 'local':
-      return createLocalVerifier({ users, now, maxConcurrentHashes: verifier.maxConcurrentHashes });
+      return createLocalVerifier({ users, now, maxConcurrentHashes: verifier.maxConcurrentHashes ?? defaultHashConcurrency() });
     case 'ldap':
       return withStoredRoles(
         createLdapVerifier({

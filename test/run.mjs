@@ -27,6 +27,7 @@ const ONE_PASS = [
   'test/login/return-url.test.ts',
   'test/ops/build.test.ts',
   'test/time-format.test.ts',
+  'test/verifiers/hash-concurrency.test.ts',
   'test/verifiers/kerberos.test.ts',
   'test/verifiers/ldap.test.ts',
 ];

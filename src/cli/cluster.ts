@@ -6,6 +6,7 @@ import type { WebisoConfig } from '../config/schema.ts';
 import { getOrCreateSecret } from '../db/secrets.ts';
 import { loggerOptions } from '../logger.ts';
 import { createMetricsAggregator } from '../ops/cluster-metrics.ts';
+import { WORKER_COUNT_ENV } from '../verifiers/hash-concurrency.ts';
 import { openStore } from '../store/store.ts';
 import { startDemo } from './demo-app.ts';
 import { CliError } from './errors.ts';
@@ -101,7 +102,7 @@ class Supervisor {
   private readonly attachMetrics = createMetricsAggregator(() => [...this.ready].flatMap((id) => this.live.get(id) ?? []));
 
   private fork(): void {
-    const worker = cluster.fork({ [WORKER_ENV]: '1' });
+    const worker = cluster.fork({ [WORKER_ENV]: '1', [WORKER_COUNT_ENV]: String(this.setup.workers) });
     this.attachMetrics(worker);
     const pid = worker.process.pid;
     this.live.set(worker.id, worker);

@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { brandingSchema } from '../branding/config-schema.ts';
 import { appCasSchema, casSchema } from '../cas/config-schema.ts';
@@ -29,14 +28,8 @@ export type FlavorName = (typeof FLAVOR_NAMES)[number];
 
 const timeoutSeconds = z.number().min(0.1).max(60).default(5);
 
-/**
- * Argon2 computations at once (the rest queue): one core fewer than the machine has by default, so
- * a burst of password logins leaves a core to the event loop that serves every SSO redirect
- * (docs/performance.md: 2 of 2 cores hashing put its delay p99 at 18–31 ms, 1 at 8 ms).
- */
-export const DEFAULT_MAX_CONCURRENT_HASHES = Math.max(1, availableParallelism() - 1);
-
-const localVerifierSchema = z.object({ kind: z.literal('local'), maxConcurrentHashes: z.number().int().min(1).max(64).default(DEFAULT_MAX_CONCURRENT_HASHES) }).strict();
+// unset: src/verifiers/hash-concurrency.ts picks it from the cores, the workers and libuv's pool
+const localVerifierSchema = z.object({ kind: z.literal('local'), maxConcurrentHashes: z.number().int().min(1).max(64).optional() }).strict();
 
 const ldapVerifierSchema = z
   .object({
@@ -151,7 +144,7 @@ export const configSchema = z
       .object({ maxAnswers: z.number().int().min(0).max(10_000).default(10), windowSeconds: seconds(1, 3600).default(30) })
       .strict()
       .prefault({}),
-    verifier: z.discriminatedUnion('kind', [localVerifierSchema, ldapVerifierSchema, kerberosVerifierSchema]).default({ kind: 'local', maxConcurrentHashes: DEFAULT_MAX_CONCURRENT_HASHES }),
+    verifier: z.discriminatedUnion('kind', [localVerifierSchema, ldapVerifierSchema, kerberosVerifierSchema]).default({ kind: 'local' }),
     apps: z.array(appSchema).min(1),
     machines: machinesConfigSchema,
     cas: casSchema,

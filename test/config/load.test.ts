@@ -1,7 +1,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildApp } from '../../src/app.ts';
 import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.ts';
@@ -66,7 +66,7 @@ describe('configuration validation', () => {
     assert.equal(config.throttle.maxFailuresPerAccount, 10);
     assert.equal(config.throttle.windowSeconds, 900);
     assert.deepEqual(config.trustedProxies, []);
-    assert.deepEqual(config.verifier, { kind: 'local', maxConcurrentHashes: Math.max(1, availableParallelism() - 1) });
+    assert.deepEqual(config.verifier, { kind: 'local' }, 'maxConcurrentHashes unset: chosen from the host (src/verifiers/hash-concurrency.ts)');
     assert.deepEqual(config.apps[0]!.flavors, ['basic']);
     assert.equal(config.listen.port, 8080);
   });
