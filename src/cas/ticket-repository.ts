@@ -54,6 +54,7 @@ const insertTicket = prepareQuery((db, param: Param<Required<Insertable<Tables['
     expires_at: param('expires_at'),
   }),
 );
+// DELETE … RETURNING: the row comes back to exactly one statement, whatever the engine
 const consumeTicket = prepareQuery((db, param: Param<{ idHash: string }>) =>
   db.deleteFrom('cas_tickets').where('id_hash', '=', param('idHash')).returning(['app_id', 'service', 'subject', 'flavor', 'from_new_login', 'sid', 'created_at', 'expires_at']),
 );
