@@ -34,7 +34,7 @@ export const views = fp(
       const lang = negotiateLanguage(request.headers['accept-language'], request.cookies?.[LANGUAGE_COOKIE]);
       // the switcher comes back to this page; not to a POST's URL, nor to a refused request's (an error page never echoes it)
       const next = request.method === 'GET' && statusCode < 400 ? request.url : '/';
-      const html = eta.render(`./${name}`, pageLocals(lang, next, { ...data, cspNonce: request.cspNonce, branding: branding.view }));
+      const html = eta.render(`./${name}`, pageLocals(lang, next, data, { cspNonce: request.cspNonce, branding: branding.view }));
       return this.code(statusCode).type('text/html; charset=utf-8').send(html);
     });
   },

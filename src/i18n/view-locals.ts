@@ -38,10 +38,11 @@ function languageLinks(lang: Language, next: string): LanguageLink[] {
 }
 
 /**
- * A page's template data (src/http/views.ts): the language's helpers (made once per language),
- * then the page's own fields, then the switcher's links. Own properties, not a prototype: Eta
- * spreads `it` into the layout, which would drop inherited ones.
+ * A page's template data (src/http/views.ts), in one copy: the page's own fields, then the
+ * language's helpers (made once per language) over them, so no field hides `it.t`, then the
+ * switcher's links. Own properties, not a prototype: Eta spreads `it` into the layout, which
+ * would drop inherited ones.
  */
-export function pageLocals(lang: Language, next: string, fields: Record<string, unknown>): Record<string, unknown> {
-  return Object.assign({}, fields, helpersOf(lang), { languages: languageLinks(lang, next) });
+export function pageLocals(lang: Language, next: string, ...fields: ReadonlyArray<Record<string, unknown>>): Record<string, unknown> {
+  return Object.assign({}, ...fields, helpersOf(lang), { languages: languageLinks(lang, next) }) as Record<string, unknown>;
 }

@@ -8,42 +8,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decodeProtectedHeader } from 'jose';
 import { runCli } from '../../src/cli/main.ts';
-import { formField, startServedWebiso, writeServedConfig } from '../support/served-webiso.ts';
+import { formField, parse, requestLines, startServedWebiso, waitFor, writeServedConfig, type LogLine } from '../support/served-webiso.ts';
 
 const PASSWORD = 'a passphrase for two workers';
 const RETURN = 'http://127.0.0.1:9/cb';
 const LOGIN_PATH = `/login?${new URLSearchParams({ appid: 'app', return: RETURN, nonce: 'n-workers' })}`;
 const APPS = ['apps:', `  - { id: app, name: App, returnUrls: ['${RETURN}'] }`];
-
-interface LogLine {
-  readonly time: string;
-  readonly msg: string;
-  readonly pid: number;
-  readonly event?: string;
-  readonly worker?: number;
-  readonly workerPid?: number;
-  readonly code?: number | null;
-  readonly signal?: string | null;
-  readonly exitCode?: number;
-  readonly req?: { readonly method: string; readonly path: string };
-}
-
-const parse = (output: string): LogLine[] =>
-  output
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as LogLine);
-
-/** Polls the server's output until `find` returns something. */
-async function waitFor<T>(output: () => string, find: (lines: LogLine[]) => T | undefined, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = find(parse(output()));
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs} ms:\n${output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 interface Answer {
   readonly status: number;
@@ -101,9 +71,7 @@ function liveWorkers(lines: LogLine[]): Map<number, number> {
   return live;
 }
 
-const requestLines = (lines: LogLine[], method: string, path: string) => lines.filter((line) => line.msg === 'incoming request' && line.req?.method === method && line.req.path === path);
-
-/** Per scrape of /metrics: the password logins and SSO answers of the worker that took the connection. */
+/** Per scrape of /metrics: the password logins and SSO answers it counts (every worker's, summed by the primary). */
 function loginCounts(metrics: string): { success: number; sso: number } {
   const count = (outcome: string) => Number(new RegExp(`^webiso_logins_total\\{[^}]*outcome="${outcome}"[^}]*\\} (\\d+)`, 'm').exec(metrics)?.[1] ?? 0);
   return { success: count('success'), sso: count('sso') };

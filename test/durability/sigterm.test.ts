@@ -5,21 +5,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { FetchBrowser, formField, openServedStore, startServedWebiso, writeServedConfig } from '../support/served-webiso.ts';
+import { FetchBrowser, formField, openServedStore, requestLines, startServedWebiso, waitFor, writeServedConfig } from '../support/served-webiso.ts';
 
 const PASSWORD = 'a graceful passphrase';
 const RETURN = 'http://127.0.0.1:9/cb';
 const LOGINS = 40;
-
-/** Resolves once the server has logged `count` POST /login requests as received. */
-async function waitForPosts(output: () => string, count: number): Promise<void> {
-  const received = () => output().split('\n').filter((line) => line.includes('"msg":"incoming request"') && line.includes('"method":"POST"') && line.includes('"path":"/login"')).length;
-  const deadline = Date.now() + 20_000;
-  while (received() < count) {
-    if (Date.now() > deadline) throw new Error(`the server read ${received()} of ${count} posts:\n${output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 describe('durability: SIGTERM', () => {
   const dir = mkdtempSync(join(tmpdir(), 'webiso-sigterm-'));
@@ -47,7 +37,7 @@ describe('durability: SIGTERM', () => {
     // the signal comes once the server has read every post (its "incoming request" lines: a request
     // still in the socket buffer is on an idle connection, which closing resets) and the first login
     // has completed: 40 hashes 4 at a time take ten rounds, so most are still queued or hashing
-    await waitForPosts(server.output, LOGINS);
+    await waitFor(server.output, (lines) => (requestLines(lines, 'POST', '/login').length >= LOGINS ? true : undefined), `${LOGINS} posts read`, 20_000);
     await Promise.race(inFlight);
     const exited = once(server.child, 'exit');
     const signalledAt = Date.now();

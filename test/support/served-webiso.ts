@@ -89,3 +89,38 @@ export class FetchBrowser {
 }
 
 export const formField = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1]?.replace(/&amp;/g, '&') ?? '';
+
+/** One JSON log line of a served webiso (pino), the fields the tests read. */
+export interface LogLine {
+  readonly time: string;
+  readonly msg: string;
+  readonly pid: number;
+  readonly event?: string;
+  readonly worker?: number;
+  readonly workerPid?: number;
+  readonly code?: number | null;
+  readonly signal?: string | null;
+  readonly exitCode?: number;
+  readonly req?: { readonly method: string; readonly path: string };
+}
+
+/** The JSON lines of a server's output. */
+export const parse = (output: string): LogLine[] =>
+  output
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as LogLine);
+
+/** Polls the server's output until `find` returns something. */
+export async function waitFor<T>(output: () => string, find: (lines: LogLine[]) => T | undefined, what: string, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = find(parse(output()));
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs} ms:\n${output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Fastify's "incoming request" lines for one method and path: the requests the server has read. */
+export const requestLines = (lines: LogLine[], method: string, path: string) => lines.filter((line) => line.msg === 'incoming request' && line.req?.method === method && line.req.path === path);
